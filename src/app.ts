@@ -1,0 +1,39 @@
+// The phone-verify Fastify application as a plugin, without listen(): server.ts runs it, tests
+// register it on a bare Fastify instance.
+import fp from 'fastify-plugin';
+import type { Config } from './config.js';
+import backend from './plugins/app/backend.js';
+import configPlugin from './plugins/app/config.js';
+import problems from './plugins/app/problems.js';
+import storage from './plugins/app/storage.js';
+import verifications from './plugins/app/verifications.js';
+import opsRoutes from './routes/ops.js';
+import verificationsRoutes from './routes/v1/verifications.js';
+import { ProblemSchema } from './schemas/problem.js';
+
+export interface AppOptions {
+  config: Config;
+}
+
+export default fp<AppOptions>(
+  async function app(fastify, { config }) {
+    // JSON only: a text/plain body is a 415, not a string to validate.
+    fastify.removeContentTypeParser(['text/plain']);
+    fastify.addSchema(ProblemSchema);
+
+    await fastify.register(configPlugin, { config });
+    await fastify.register(problems);
+    await fastify.register(storage);
+    await fastify.register(backend);
+    await fastify.register(verifications);
+
+    await fastify.register(opsRoutes);
+    await fastify.register(
+      async (v1) => {
+        await v1.register(verificationsRoutes);
+      },
+      { prefix: '/v1' },
+    );
+  },
+  { name: 'phone-verify' },
+);

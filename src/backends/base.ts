@@ -1,0 +1,162 @@
+// The backend contract of django-phone-verify's BaseBackend, in camelCase (CONTRACT.md section 4).
+// Built-in and custom backends extend it; the service talks to backends only through it.
+import { randomBytes, randomInt } from 'node:crypto';
+
+/** One of BaseBackend.SECURITY_CODE_VALID … SECURITY_CODE_TOO_MANY_ATTEMPTS. */
+export type SecurityCodeStatus = 0 | 1 | 2 | 3 | 4 | 5;
+
+/** What generateMessage receives beside the code. */
+export interface MessageContext {
+  /** PHONE_VERIFICATION_APP_NAME */
+  app: string;
+  /** the E.164 number the message goes to */
+  phoneNumber: string;
+  /** the language chosen for the message (e.g. "pt-BR"), when one was requested */
+  locale?: string;
+}
+
+/** The outcome of one number in sendBulkSms. */
+export interface BulkSmsOutcome {
+  number: string;
+  ok: boolean;
+  /** provider's answer on success (e.g. a message id), if sendSms returned one */
+  result?: unknown;
+  /** why the send failed, when ok is false */
+  error?: string;
+}
+
+/** The minimal logger a backend may use (pino-compatible). */
+export interface BackendLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+/** What the service gives a backend after constructing it (not part of the plugin contract). */
+export interface BackendRuntime {
+  tokenLength: number;
+  logger: BackendLogger;
+  /** the service's own check of a code against its stored session (the seed's base validation) */
+  checkSecurityCode(
+    securityCode: string,
+    phoneNumber: string,
+    sessionToken: string,
+  ): Promise<SecurityCodeStatus>;
+}
+
+// Symbol.for, not Symbol(): the ESM and CommonJS faces of 'phone-verify' must agree on it.
+const RUNTIME = Symbol.for('phone-verify.backend-runtime');
+
+const silentLogger: BackendLogger = { info() {}, warn() {}, error() {}, debug() {} };
+
+export class BaseBackend {
+  static readonly SECURITY_CODE_VALID = 0 as const;
+  static readonly SECURITY_CODE_INVALID = 1 as const;
+  static readonly SECURITY_CODE_EXPIRED = 2 as const;
+  static readonly SECURITY_CODE_VERIFIED = 3 as const;
+  static readonly SESSION_TOKEN_INVALID = 4 as const;
+  static readonly SECURITY_CODE_TOO_MANY_ATTEMPTS = 5 as const;
+
+  // The seed reads the constants through self; keep that spelling working too.
+  readonly SECURITY_CODE_VALID = 0 as const;
+  readonly SECURITY_CODE_INVALID = 1 as const;
+  readonly SECURITY_CODE_EXPIRED = 2 as const;
+  readonly SECURITY_CODE_VERIFIED = 3 as const;
+  readonly SESSION_TOKEN_INVALID = 4 as const;
+  readonly SECURITY_CODE_TOO_MANY_ATTEMPTS = 5 as const;
+
+  /** How many sends sendBulkSms runs at once. */
+  static bulkConcurrency = 5;
+
+  /** The options from PHONE_VERIFICATION_OPTIONS*, keys lower-cased. */
+  readonly options: Record<string, unknown>;
+  declare [RUNTIME]?: BackendRuntime;
+
+  constructor(options: Record<string, unknown> = {}) {
+    this.options = Object.fromEntries(
+      Object.entries(options ?? {}).map(([key, value]) => [key.toLowerCase(), value]),
+    );
+  }
+
+  /** The service's logger (silent until the service attaches it). */
+  protected get logger(): BackendLogger {
+    return this[RUNTIME]?.logger ?? silentLogger;
+  }
+
+  /** Sends one message. Throw (or reject) to report a failed send. */
+  sendSms(_number: string, _message: string): unknown {
+    throw new Error(`${this.constructor.name} does not implement sendSms(number, message)`);
+  }
+
+  /** Sends one message to many numbers, a few at a time; one failure does not stop the rest. */
+  async sendBulkSms(numbers: string[], message: string): Promise<BulkSmsOutcome[]> {
+    const outcomes: BulkSmsOutcome[] = new Array(numbers.length);
+    const concurrency = Math.max(1, (this.constructor as typeof BaseBackend).bulkConcurrency ?? 5);
+    let next = 0;
+    const worker = async () => {
+      while (next < numbers.length) {
+        const index = next++;
+        const number = numbers[index]!;
+        try {
+          const result = await this.sendSms(number, message);
+          outcomes[index] = result === undefined ? { number, ok: true } : { number, ok: true, result };
+        } catch (error) {
+          outcomes[index] = {
+            number,
+            ok: false,
+            error: error instanceof Error ? error.message : String(error),
+          };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, numbers.length) }, worker));
+    return outcomes;
+  }
+
+  /** TOKEN_LENGTH random digits from a CSPRNG (leading zeros kept). */
+  generateSecurityCode(): string {
+    const length = this[RUNTIME]?.tokenLength ?? 6;
+    let code = '';
+    for (let i = 0; i < length; i++) code += String(randomInt(10));
+    return code;
+  }
+
+  /** An opaque 256-bit token, base64url; the number is not part of it. */
+  generateSessionToken(_phoneNumber: string): string {
+    return randomBytes(32).toString('base64url');
+  }
+
+  /** A message of the backend's own; return nothing to use the configured template. */
+  generateMessage(
+    _securityCode: string,
+    _context: MessageContext,
+  ): string | undefined | null | Promise<string | undefined | null> {
+    return undefined;
+  }
+
+  /**
+   * Decides whether a code is right for a session. The base asks the service's store, which checks
+   * expiry, single use and the attempt lock atomically. Override it for a sandbox; whatever you
+   * return is honoured (SECURITY_CODE_VALID approves the session).
+   */
+  validateSecurityCode(
+    securityCode: string,
+    phoneNumber: string,
+    sessionToken: string,
+  ): Promise<SecurityCodeStatus> {
+    const runtime = this[RUNTIME];
+    if (!runtime) return Promise.resolve(BaseBackend.SECURITY_CODE_INVALID);
+    return runtime.checkSecurityCode(securityCode, phoneNumber, sessionToken);
+  }
+}
+
+/** Gives a constructed backend what it needs from the service. */
+export function attachRuntime(backend: BaseBackend, runtime: BackendRuntime): void {
+  Object.defineProperty(backend, RUNTIME, { value: runtime, enumerable: false, configurable: true });
+}
+
+/** True when the backend decides codes with the base (store-backed) validation. */
+export function usesBaseValidation(backend: BaseBackend): boolean {
+  return backend.validateSecurityCode === BaseBackend.prototype.validateSecurityCode;
+}

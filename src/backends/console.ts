@@ -1,0 +1,12 @@
+// The `console` backend: writes each message to the service log instead of sending it. For
+// development only: it is the one backend whose log lines carry the message (and so the code).
+import { BaseBackend } from './base.js';
+
+export class ConsoleBackend extends BaseBackend {
+  override sendSms(number: string, message: string): void {
+    this.logger.info(
+      { backend: 'console', phone_number: number, message },
+      'console backend: SMS not sent, logged',
+    );
+  }
+}

@@ -1,0 +1,30 @@
+// Maps PHONE_VERIFICATION_BACKEND to a backend instance: built-in names first, then (for
+// "module.ClassName" or a bare module name) a custom backend file in PLUGINS_DIR.
+import { ConfigError } from '../config.js';
+import type { BaseBackend } from './base.js';
+import { ConsoleBackend } from './console.js';
+
+export type BackendFactory = (options: Record<string, unknown>) => BaseBackend;
+
+/** Built-in backends by name. Provider backends register here too. */
+export const builtInBackends: Record<string, BackendFactory> = {
+  console: (options) => new ConsoleBackend(options),
+};
+
+export interface BackendContext {
+  /** PLUGINS_DIR: where custom backend files are looked up */
+  pluginsDir: string;
+}
+
+/** Builds the configured backend; throws ConfigError naming the variable for an unknown name. */
+export async function createBackend(
+  name: string,
+  options: Record<string, unknown>,
+  _context: BackendContext,
+): Promise<BaseBackend> {
+  const factory = builtInBackends[name.toLowerCase()];
+  if (factory) return factory(options);
+  throw new ConfigError(
+    `PHONE_VERIFICATION_BACKEND: unknown backend ${JSON.stringify(name)} (built in: ${Object.keys(builtInBackends).join(', ')})`,
+  );
+}

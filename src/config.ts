@@ -1,0 +1,239 @@
+// Reads the environment once at start into a typed, validated Config. Every variable of
+// CONTRACT.md section 2 is parsed here and nowhere else; a bad value throws a ConfigError whose
+// message is the one line the process prints before exiting.
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export type DatabaseKind = 'sqlite' | 'postgresql';
+
+export interface RateLimitSetting {
+  max: number;
+  /** window length in milliseconds */
+  windowMs: number;
+}
+
+export interface Config {
+  // seed settings (PHONE_VERIFICATION_*)
+  backend: string;
+  /** backend options, keys lower-cased, per-key variables merged over the JSON */
+  backendOptions: Record<string, unknown>;
+  tokenLength: number;
+  minTokenLength: number;
+  message: string;
+  /** translated templates keyed by the upper-case tag with underscores: DE, PT_BR, ZH_HANT */
+  messages: Record<string, string>;
+  appName: string;
+  /** seconds a code stays valid */
+  codeExpirySeconds: number;
+  verifyCodeOnlyOnce: boolean;
+  maxFailedAttempts: number;
+  recordRetentionDays: number;
+
+  // service settings
+  port: number;
+  host: string;
+  databaseUrl: string;
+  databaseKind: DatabaseKind;
+  migrateOnStart: boolean;
+  pluginsDir: string;
+  logLevel: string;
+  apiKeys: string[];
+  rateLimit: RateLimitSetting;
+  phoneRateLimit: RateLimitSetting;
+  redisUrl: string | undefined;
+  /** Fastify trustProxy: false, true, a hop count, or addresses/CIDRs */
+  trustProxy: boolean | number | string[];
+}
+
+type Env = Record<string, string | undefined>;
+
+const PREFIX = 'PHONE_VERIFICATION_';
+const OPTION_PREFIX = `${PREFIX}OPTIONS_`;
+const MESSAGE_PREFIX = `${PREFIX}MESSAGE_`;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const SECRET_NAME = /secret|token|key|password/i;
+
+export const DEFAULT_MESSAGE = 'Welcome to {app}! Please use security code {security_code} to proceed.';
+
+/** True for option names whose values must never be printed (CONTRACT section 2). */
+export function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name);
+}
+
+function fail(variable: string, problem: string, value?: string): never {
+  const shown = value === undefined || isSecretName(variable) ? '' : ` (got ${JSON.stringify(value)})`;
+  throw new ConfigError(`${variable}: ${problem}${shown}`);
+}
+
+function text(env: Env, name: string, fallback: string): string {
+  const value = env[name];
+  return value === undefined || value === '' ? fallback : value;
+}
+
+function integer(
+  env: Env,
+  name: string,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^\s*-?\d+\s*$/.test(raw)) fail(name, 'expected a whole number', raw);
+  const value = Number(raw);
+  if (value < min || value > max) fail(name, `expected a whole number from ${min} to ${max}`, raw);
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  fail(name, 'expected true or false', raw);
+}
+
+const UNIT_MS: Record<string, number> = { second: 1_000, minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+
+/** A window is milliseconds ("60000") or "N second(s)/minute(s)/hour(s)/day(s)". */
+export function parseWindow(raw: string): number | undefined {
+  const value = raw.trim().toLowerCase();
+  if (/^\d+$/.test(value)) return Number(value) > 0 ? Number(value) : undefined;
+  const match = /^(\d+)\s*(second|minute|hour|day)s?$/.exec(value);
+  if (!match) return undefined;
+  const amount = Number(match[1]);
+  return amount > 0 ? amount * UNIT_MS[match[2]!]! : undefined;
+}
+
+function rateLimit(
+  env: Env,
+  maxName: string,
+  windowName: string,
+  max: number,
+  window: string,
+): RateLimitSetting {
+  const raw = text(env, windowName, window);
+  const windowMs = parseWindow(raw);
+  if (windowMs === undefined) {
+    fail(windowName, 'expected milliseconds or "N second(s)/minute(s)/hour(s)/day(s)"', raw);
+  }
+  return { max: integer(env, maxName, max, 1), windowMs };
+}
+
+function backendOptions(env: Env): Record<string, unknown> {
+  const name = `${PREFIX}OPTIONS`;
+  const raw = env[name];
+  let options: Record<string, unknown> = {};
+  if (raw !== undefined && raw.trim() !== '') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch (error) {
+      // The JSON may hold secrets: name the problem, never echo the value.
+      fail(name, `is not valid JSON: ${(error as Error).message}`);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      fail(name, 'expected a JSON object such as {"SID": "...", "SECRET": "..."}');
+    }
+    options = Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key.toLowerCase(), value]));
+  }
+  for (const [key, value] of Object.entries(env)) {
+    if (key.startsWith(OPTION_PREFIX) && key.length > OPTION_PREFIX.length && value !== undefined) {
+      options[key.slice(OPTION_PREFIX.length).toLowerCase()] = value;
+    }
+  }
+  return options;
+}
+
+function translatedMessages(env: Env): Record<string, string> {
+  const messages: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.startsWith(MESSAGE_PREFIX) || value === undefined || value === '') continue;
+    const tag = key.slice(MESSAGE_PREFIX.length).toUpperCase();
+    if (!/^[A-Z]{2,8}(_[A-Z0-9]{1,8})*$/.test(tag)) {
+      fail(key, 'expected a language tag suffix such as _DE, _PT_BR or _ZH_HANT');
+    }
+    messages[tag] = value;
+  }
+  return messages;
+}
+
+export function databaseKindOf(url: string): DatabaseKind | undefined {
+  if (url.startsWith('file:')) return 'sqlite';
+  if (/^postgres(ql)?:\/\//.test(url)) return 'postgresql';
+  return undefined;
+}
+
+function trustProxy(env: Env): Config['trustProxy'] {
+  const raw = env.TRUST_PROXY?.trim();
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const entries = raw.split(',').map((entry) => entry.trim());
+  if (entries.some((entry) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry))) {
+    fail('TRUST_PROXY', 'expected true, false, a hop count, or comma-separated addresses/CIDRs', raw);
+  }
+  return entries;
+}
+
+/** Parses and validates the environment; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const minTokenLength = integer(env, `${PREFIX}MIN_TOKEN_LENGTH`, 6, 1, 10);
+  const tokenLength = integer(env, `${PREFIX}TOKEN_LENGTH`, 6, 1);
+  if (tokenLength < minTokenLength || tokenLength > 10) {
+    fail(
+      `${PREFIX}TOKEN_LENGTH`,
+      `expected ${minTokenLength} to 10 digits (MIN_TOKEN_LENGTH is ${minTokenLength})`,
+      String(tokenLength),
+    );
+  }
+  const expiryTime = integer(env, `${PREFIX}SECURITY_CODE_EXPIRATION_TIME`, 3600, 1);
+  const codeExpirySeconds = integer(env, `${PREFIX}SECURITY_CODE_EXPIRATION_SECONDS`, expiryTime, 1);
+
+  const backend = text(env, `${PREFIX}BACKEND`, 'console').trim();
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z_$][\w$]*)?$/.test(backend)) {
+    fail(`${PREFIX}BACKEND`, 'expected a built-in backend name or "module.ClassName"', backend);
+  }
+
+  const databaseUrl = text(env, 'DATABASE_URL', 'file:./data/phone-verify.db');
+  const databaseKind = databaseKindOf(databaseUrl);
+  if (!databaseKind) fail('DATABASE_URL', 'expected file:PATH (SQLite) or postgresql://… (PostgreSQL)');
+
+  const logLevel = text(env, 'LOG_LEVEL', 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel)) fail('LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}`, logLevel);
+
+  const redisUrl = env.REDIS_URL?.trim() || undefined;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) fail('REDIS_URL', 'expected redis://… or rediss://…');
+
+  return {
+    backend,
+    backendOptions: backendOptions(env),
+    tokenLength,
+    minTokenLength,
+    message: text(env, `${PREFIX}MESSAGE`, DEFAULT_MESSAGE),
+    messages: translatedMessages(env),
+    appName: text(env, `${PREFIX}APP_NAME`, 'Phone Verify'),
+    codeExpirySeconds,
+    verifyCodeOnlyOnce: boolean(env, `${PREFIX}VERIFY_SECURITY_CODE_ONLY_ONCE`, true),
+    maxFailedAttempts: integer(env, `${PREFIX}MAX_FAILED_ATTEMPTS`, 5, 1),
+    recordRetentionDays: integer(env, `${PREFIX}RECORD_RETENTION_DAYS`, 30, 1),
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host: text(env, 'HOST', '0.0.0.0'),
+    databaseUrl,
+    databaseKind,
+    migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
+    pluginsDir: text(env, 'PLUGINS_DIR', './plugins'),
+    logLevel,
+    apiKeys: (env.API_KEYS ?? '')
+      .split(',')
+      .map((key) => key.trim())
+      .filter(Boolean),
+    rateLimit: rateLimit(env, 'RATE_LIMIT_MAX', 'RATE_LIMIT_WINDOW', 100, '1 minute'),
+    phoneRateLimit: rateLimit(env, 'PHONE_RATE_LIMIT_MAX', 'PHONE_RATE_LIMIT_WINDOW', 5, '1 hour'),
+    redisUrl,
+    trustProxy: trustProxy(env),
+  };
+}

@@ -1,0 +1,28 @@
+// Owns the database: applies pending migrations (unless MIGRATE_ON_START=false), opens the Prisma
+// client, decorates the verification store, and disconnects on close.
+import fp from 'fastify-plugin';
+import { openDatabase } from '../../storage/database.js';
+import { migrate } from '../../storage/migrate.js';
+import { SqlVerificationStore } from '../../storage/verification-store.js';
+import type { VerificationStore } from '../../verification/store.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    store: VerificationStore;
+  }
+}
+
+export default fp(
+  async (fastify) => {
+    const { databaseKind, databaseUrl, migrateOnStart } = fastify.config;
+    if (migrateOnStart) await migrate(databaseKind, databaseUrl, fastify.log);
+    const database = await openDatabase(databaseKind, databaseUrl, {
+      onPoolError: (error) =>
+        fastify.log.warn({ err: { message: error.message } }, 'idle database connection dropped'),
+    });
+    const store = new SqlVerificationStore(database);
+    fastify.decorate('store', store);
+    fastify.addHook('onClose', () => store.close());
+  },
+  { name: 'storage', dependencies: ['config'] },
+);

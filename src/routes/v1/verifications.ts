@@ -1,0 +1,130 @@
+// POST /v1/verifications, POST /v1/verifications/verify, GET /v1/verifications/{id}.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { NotFound } from '../../errors.js';
+import { problemResponses } from '../../schemas/problem.js';
+import {
+  ApprovedBody,
+  StartBody,
+  StartedBody,
+  VerificationBody,
+  VerificationParams,
+  VerifyBody,
+} from '../../schemas/verifications.js';
+
+const verificationsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.post(
+    '/verifications',
+    {
+      schema: {
+        summary: 'Start a verification: send a security code to a number',
+        tags: ['verifications'],
+        body: StartBody,
+        response: {
+          201: StartedBody,
+          ...problemResponses(
+            'validation_error',
+            'invalid_phone_number',
+            'unauthorized',
+            'payload_too_large',
+            'unsupported_media_type',
+            'rate_limited',
+            'internal_error',
+            'backend_error',
+            'service_unavailable',
+          ),
+        },
+      },
+    },
+    async (request, reply) => {
+      const started = await fastify.verifications.start({
+        phoneNumber: request.body.phone_number,
+        locale: request.body.locale,
+        acceptLanguage: request.headers['accept-language'],
+      });
+      return reply.code(201).send({
+        id: started.id,
+        session_token: started.sessionToken,
+        phone_number: started.phoneNumber,
+        status: started.status,
+        expires_at: started.expiresAt.toISOString(),
+      });
+    },
+  );
+
+  fastify.post(
+    '/verifications/verify',
+    {
+      schema: {
+        summary: 'Check a security code',
+        tags: ['verifications'],
+        body: VerifyBody,
+        response: {
+          200: ApprovedBody,
+          ...problemResponses(
+            'validation_error',
+            'invalid_phone_number',
+            'security_code_invalid',
+            'security_code_expired',
+            'security_code_already_verified',
+            'unauthorized',
+            'payload_too_large',
+            'unsupported_media_type',
+            'too_many_attempts',
+            'rate_limited',
+            'internal_error',
+            'service_unavailable',
+          ),
+        },
+      },
+    },
+    async (request) => {
+      const approved = await fastify.verifications.verify({
+        phoneNumber: request.body.phone_number,
+        securityCode: request.body.security_code,
+        sessionToken: request.body.session_token,
+      });
+      return {
+        status: approved.status,
+        phone_number: approved.phoneNumber,
+        verified_at: approved.verifiedAt.toISOString(),
+      };
+    },
+  );
+
+  fastify.get(
+    '/verifications/:id',
+    {
+      schema: {
+        summary: 'Read a verification',
+        tags: ['verifications'],
+        params: VerificationParams,
+        response: {
+          200: VerificationBody,
+          ...problemResponses(
+            'validation_error',
+            'unauthorized',
+            'not_found',
+            'rate_limited',
+            'internal_error',
+            'service_unavailable',
+          ),
+        },
+      },
+    },
+    async (request) => {
+      const view = await fastify.verifications.get(request.params.id);
+      if (!view) throw new NotFound(`No verification with id ${JSON.stringify(request.params.id)}`);
+      return {
+        id: view.id,
+        phone_number: view.phoneNumber,
+        status: view.status,
+        created_at: view.createdAt.toISOString(),
+        expires_at: view.expiresAt.toISOString(),
+        verified_at: view.verifiedAt?.toISOString() ?? null,
+        attempts: view.attempts,
+      };
+    },
+  );
+};
+
+export default verificationsRoutes;

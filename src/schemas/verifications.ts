@@ -1,0 +1,62 @@
+// Request and response schemas of /v1/verifications: validation, serialisation, TypeScript types
+// and the OpenAPI document all come from here.
+import { type Static, Type } from '@sinclair/typebox';
+
+const PhoneNumber = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'an international number in any common spelling; answered in E.164',
+  examples: ['+14155550100', '+1 (415) 555-0100'],
+});
+const Timestamp = Type.String({ format: 'date-time' });
+
+export const StartBody = Type.Object({
+  phone_number: PhoneNumber,
+  locale: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 35,
+      description: 'language of the message (BCP 47), before Accept-Language',
+      examples: ['de', 'pt-BR'],
+    }),
+  ),
+});
+export type StartBody = Static<typeof StartBody>;
+
+export const StartedBody = Type.Object({
+  id: Type.String(),
+  session_token: Type.String({ description: 'opaque secret; send it back with the code' }),
+  phone_number: Type.String({ examples: ['+14155550100'] }),
+  status: Type.Literal('pending'),
+  expires_at: Timestamp,
+});
+
+export const VerifyBody = Type.Object({
+  phone_number: PhoneNumber,
+  security_code: Type.String({ minLength: 1, maxLength: 64, examples: ['123456'] }),
+  session_token: Type.String({ minLength: 1, maxLength: 512 }),
+});
+export type VerifyBody = Static<typeof VerifyBody>;
+
+export const ApprovedBody = Type.Object({
+  status: Type.Literal('approved'),
+  phone_number: Type.String({ examples: ['+14155550100'] }),
+  verified_at: Timestamp,
+});
+
+export const VerificationParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+});
+export type VerificationParams = Static<typeof VerificationParams>;
+
+export const VerificationBody = Type.Object({
+  id: Type.String(),
+  phone_number: Type.String(),
+  status: Type.Union(
+    ['pending', 'approved', 'expired', 'locked', 'failed', 'canceled'].map((s) => Type.Literal(s)),
+  ),
+  created_at: Timestamp,
+  expires_at: Timestamp,
+  verified_at: Type.Union([Timestamp, Type.Null()]),
+  attempts: Type.Integer({ description: 'wrong codes submitted so far' }),
+});

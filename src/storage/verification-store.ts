@@ -1,0 +1,211 @@
+// VerificationStore on SQLite and PostgreSQL through Prisma's raw SQL: every operation of the
+// hot path is one statement (a code check is one conditional UPDATE … RETURNING), which is what
+// makes single-use codes atomic under concurrency on both databases.
+import type { DatabaseKind } from '../config.js';
+import { ServiceUnavailable } from '../errors.js';
+import type {
+  CodeCheck,
+  NewVerification,
+  StoredStatus,
+  VerificationRecord,
+  VerificationStore,
+} from '../verification/store.js';
+import { type Database, isDatabaseUnavailable, type SqlClient } from './database.js';
+
+/** SQL written with :named parameters, compiled once to the dialect's positional form. */
+interface Statement {
+  text: string;
+  names: string[];
+}
+
+export function compile(kind: DatabaseKind, sql: string): Statement {
+  const names: string[] = [];
+  const text = sql.replace(/(?<!:):([a-z_]+)/g, (_, name: string) => {
+    if (kind === 'sqlite') {
+      names.push(name);
+      return '?';
+    }
+    let index = names.indexOf(name);
+    if (index === -1) index = names.push(name) - 1;
+    return `$${index + 1}`;
+  });
+  return { text, names };
+}
+
+const COLUMNS = 'id, phone_number, status, failed_attempts, approvals, created_at, expires_at, verified_at';
+
+const SQL = {
+  insert: `INSERT INTO verifications
+    (id, service_id, phone_number, channel, status, token_hash, code_hash, failed_attempts, approvals,
+     backend, locale, created_at, expires_at, updated_at)
+    VALUES (:id, :service_id, :phone, 'sms', 'pending', :token_hash, :code_hash, 0, 0,
+     :backend, :locale, :now, :expires_at, :now)`,
+  supersede: `UPDATE verifications SET status = 'canceled', updated_at = :now
+    WHERE service_id = :service_id AND phone_number = :phone AND status = 'pending' AND id <> :id`,
+  markFailed: `UPDATE verifications SET status = 'failed', updated_at = :now WHERE id = :id`,
+  // Every SET expression reads the row as it was before this statement. A wrong code counts on a
+  // locked session too, so the request that reached the limit (count == max) can be told apart
+  // from later ones (count > max). approvals numbers the accepted checks: exactly one request
+  // sees 1, whatever the concurrency, because the row is updated one statement at a time.
+  checkCode: `UPDATE verifications SET
+      status = CASE
+        WHEN status = 'pending' AND code_hash = :code_hash AND expires_at > :now THEN 'approved'
+        WHEN status IN ('pending', 'approved') AND code_hash <> :code_hash AND failed_attempts + 1 >= :max THEN 'locked'
+        ELSE status END,
+      failed_attempts = failed_attempts + CASE
+        WHEN status IN ('pending', 'approved', 'locked') AND code_hash <> :code_hash THEN 1 ELSE 0 END,
+      approvals = approvals + CASE
+        WHEN status IN ('pending', 'approved') AND code_hash = :code_hash AND expires_at > :now THEN 1 ELSE 0 END,
+      verified_at = CASE
+        WHEN status = 'pending' AND code_hash = :code_hash AND expires_at > :now THEN :now ELSE verified_at END,
+      updated_at = :now
+    WHERE token_hash = :token_hash AND phone_number = :phone
+    RETURNING ${COLUMNS}, (code_hash = :code_hash) AS code_matched`,
+  findByToken: `SELECT ${COLUMNS} FROM verifications WHERE token_hash = :token_hash AND phone_number = :phone`,
+  approve: `UPDATE verifications SET status = 'approved', approvals = approvals + 1,
+      verified_at = COALESCE(verified_at, :now), updated_at = :now
+    WHERE id = :id AND status IN ('pending', 'approved')
+    RETURNING ${COLUMNS}`,
+  recordFailure: `UPDATE verifications SET failed_attempts = failed_attempts + 1,
+      status = CASE WHEN failed_attempts + 1 >= :max THEN 'locked' ELSE status END, updated_at = :now
+    WHERE id = :id AND status IN ('pending', 'approved')
+    RETURNING ${COLUMNS}`,
+  findById: `SELECT ${COLUMNS} FROM verifications WHERE id = :id`,
+  ping: 'SELECT 1 AS ok',
+} as const;
+
+type Row = Record<string, unknown>;
+
+function toDate(value: unknown): Date {
+  return value instanceof Date ? value : new Date(String(value));
+}
+
+function toRecord(row: Row): VerificationRecord {
+  return {
+    id: String(row.id),
+    phoneNumber: String(row.phone_number),
+    status: String(row.status) as StoredStatus,
+    failedAttempts: Number(row.failed_attempts),
+    approvals: Number(row.approvals),
+    createdAt: toDate(row.created_at),
+    expiresAt: toDate(row.expires_at),
+    verifiedAt: row.verified_at == null ? null : toDate(row.verified_at),
+  };
+}
+
+export class SqlVerificationStore implements VerificationStore {
+  readonly #client: SqlClient;
+  readonly #kind: DatabaseKind;
+  readonly #statements: Record<keyof typeof SQL, Statement>;
+
+  constructor(database: Database) {
+    this.#client = database.client;
+    this.#kind = database.kind;
+    this.#statements = Object.fromEntries(
+      Object.entries(SQL).map(([name, sql]) => [name, compile(database.kind, sql)]),
+    ) as Record<keyof typeof SQL, Statement>;
+  }
+
+  /** SQLite stores times as ISO-8601 text (as Prisma does), so they compare as strings. */
+  #time(date: Date): Date | string {
+    return this.#kind === 'sqlite' ? date.toISOString() : date;
+  }
+
+  #args(name: keyof typeof SQL, params: Record<string, unknown>): unknown[] {
+    return this.#statements[name].names.map((key) => {
+      const value = params[key];
+      return value instanceof Date ? this.#time(value) : value;
+    });
+  }
+
+  async #run<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) throw Object.assign(new ServiceUnavailable(), { cause: error });
+      throw error;
+    }
+  }
+
+  #query(name: keyof typeof SQL, params: Record<string, unknown>): Promise<Row[]> {
+    return this.#run(() =>
+      this.#client.$queryRawUnsafe<Row[]>(this.#statements[name].text, ...this.#args(name, params)),
+    );
+  }
+
+  #execute(name: keyof typeof SQL, params: Record<string, unknown>): Promise<number> {
+    return this.#run(() =>
+      this.#client.$executeRawUnsafe(this.#statements[name].text, ...this.#args(name, params)),
+    );
+  }
+
+  async insertPending(v: NewVerification): Promise<void> {
+    await this.#execute('insert', {
+      id: v.id,
+      service_id: v.serviceId,
+      phone: v.phoneNumber,
+      token_hash: v.tokenHash,
+      code_hash: v.codeHash,
+      backend: v.backend,
+      locale: v.locale,
+      now: v.createdAt,
+      expires_at: v.expiresAt,
+    });
+  }
+
+  supersedeOthers(serviceId: string, phoneNumber: string, keepId: string, now: Date): Promise<number> {
+    return this.#execute('supersede', { service_id: serviceId, phone: phoneNumber, id: keepId, now });
+  }
+
+  async markFailed(id: string, now: Date): Promise<void> {
+    await this.#execute('markFailed', { id, now });
+  }
+
+  async checkCode(
+    tokenHash: string,
+    phoneNumber: string,
+    codeHash: string,
+    now: Date,
+    max: number,
+  ): Promise<CodeCheck | null> {
+    const [row] = await this.#query('checkCode', {
+      token_hash: tokenHash,
+      phone: phoneNumber,
+      code_hash: codeHash,
+      now,
+      max,
+    });
+    // SQLite answers 0/1 (as a bigint), PostgreSQL a boolean.
+    return row
+      ? { record: toRecord(row), codeMatched: row.code_matched === true || Number(row.code_matched) === 1 }
+      : null;
+  }
+
+  async findByToken(tokenHash: string, phoneNumber: string): Promise<VerificationRecord | null> {
+    const [row] = await this.#query('findByToken', { token_hash: tokenHash, phone: phoneNumber });
+    return row ? toRecord(row) : null;
+  }
+
+  async approve(id: string, now: Date): Promise<VerificationRecord | null> {
+    const [row] = await this.#query('approve', { id, now });
+    return row ? toRecord(row) : null;
+  }
+
+  async recordFailure(id: string, now: Date, max: number): Promise<VerificationRecord | null> {
+    const [row] = await this.#query('recordFailure', { id, now, max });
+    return row ? toRecord(row) : null;
+  }
+
+  async findById(id: string): Promise<VerificationRecord | null> {
+    const [row] = await this.#query('findById', { id });
+    return row ? toRecord(row) : null;
+  }
+
+  async ping(): Promise<void> {
+    await this.#query('ping', {});
+  }
+
+  close(): Promise<void> {
+    return this.#client.$disconnect();
+  }
+}

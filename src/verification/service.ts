@@ -1,0 +1,312 @@
+// The verification rules of django-phone-verify, independent of HTTP and of the database: start a
+// session (code, token, message, send, supersede), check a code (expiry, single use, attempt
+// lock), read a session. Outcomes other than success are thrown as the errors of errors.ts.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  attachRuntime,
+  type BackendLogger,
+  BaseBackend,
+  type SecurityCodeStatus,
+  usesBaseValidation,
+} from '../backends/base.js';
+import {
+  BackendError,
+  InternalErrorFromBackend,
+  SecurityCodeAlreadyVerified,
+  SecurityCodeExpired,
+  SecurityCodeInvalid,
+  TooManyAttempts,
+} from '../errors.js';
+import { chooseTemplate, renderMessage, type Templates } from './message.js';
+import { maskPhoneNumber, normalizePhoneNumber } from './phone.js';
+import { hashCode, hashToken, newId } from './secrets.js';
+import { type PublicStatus, publicStatus, type VerificationRecord, type VerificationStore } from './store.js';
+
+export interface VerificationSettings {
+  appName: string;
+  tokenLength: number;
+  codeExpirySeconds: number;
+  verifyCodeOnlyOnce: boolean;
+  maxFailedAttempts: number;
+  templates: Templates;
+  /** PHONE_VERIFICATION_BACKEND, recorded on each session and in metrics */
+  backendName: string;
+  /** the tenant; "default" until several services are exposed */
+  serviceId?: string;
+}
+
+/** Why a check did not approve, as counted in metrics. */
+export type CheckOutcome = 'approved' | 'invalid' | 'expired' | 'already_verified' | 'too_many_attempts';
+
+/** Hooks for metrics; each is optional and must not throw. */
+export interface VerificationObserver {
+  started?(backend: string): void;
+  sent?(backend: string, seconds: number, ok: boolean): void;
+  checked?(backend: string, outcome: CheckOutcome): void;
+}
+
+export interface StartRequest {
+  phoneNumber: string;
+  locale?: string;
+  acceptLanguage?: string;
+}
+
+export interface StartedVerification {
+  id: string;
+  sessionToken: string;
+  phoneNumber: string;
+  status: 'pending';
+  expiresAt: Date;
+}
+
+export interface VerifyRequest {
+  phoneNumber: string;
+  securityCode: string;
+  sessionToken: string;
+}
+
+export interface ApprovedVerification {
+  status: 'approved';
+  phoneNumber: string;
+  verifiedAt: Date;
+}
+
+export interface VerificationView {
+  id: string;
+  phoneNumber: string;
+  status: PublicStatus;
+  createdAt: Date;
+  expiresAt: Date;
+  verifiedAt: Date | null;
+  attempts: number;
+}
+
+interface Decision {
+  status: SecurityCodeStatus;
+  record: VerificationRecord | null;
+}
+
+const { SECURITY_CODE_VALID, SECURITY_CODE_INVALID, SECURITY_CODE_EXPIRED, SECURITY_CODE_VERIFIED } =
+  BaseBackend;
+const { SECURITY_CODE_TOO_MANY_ATTEMPTS } = BaseBackend;
+
+/** Only these fields of a provider error reach the log: SDK errors can carry request headers. */
+function describeSendError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error).slice(0, 500) };
+  const { code, status, statusCode } = error as Error & {
+    code?: unknown;
+    status?: unknown;
+    statusCode?: unknown;
+  };
+  return { type: error.name, message: error.message.slice(0, 500), code, status: status ?? statusCode };
+}
+
+export class VerificationService {
+  readonly #serviceId: string;
+  // Carries the base check's decision out of a custom validateSecurityCode that called super.
+  readonly #baseDecision = new AsyncLocalStorage<{ decision?: Decision }>();
+
+  constructor(
+    private readonly store: VerificationStore,
+    private readonly backend: BaseBackend,
+    private readonly settings: VerificationSettings,
+    private readonly logger: BackendLogger,
+    private readonly observer: VerificationObserver = {},
+    private readonly clock: () => Date = () => new Date(),
+  ) {
+    this.#serviceId = settings.serviceId ?? 'default';
+    attachRuntime(backend, {
+      tokenLength: settings.tokenLength,
+      logger,
+      checkSecurityCode: (code, phone, token) => this.#baseCheck(code, phone, token),
+    });
+  }
+
+  async start(request: StartRequest): Promise<StartedVerification> {
+    const phoneNumber = normalizePhoneNumber(request.phoneNumber);
+    const { backend, settings } = this;
+    const securityCode = String(await backend.generateSecurityCode());
+    const sessionToken = String(await backend.generateSessionToken(phoneNumber));
+    const { template, locale } = chooseTemplate(settings.templates, request.locale, request.acceptLanguage);
+    const custom = await backend.generateMessage(securityCode, {
+      app: settings.appName,
+      phoneNumber,
+      locale,
+    });
+    const message = custom ?? renderMessage(template, { app: settings.appName, security_code: securityCode });
+
+    const now = this.clock();
+    const id = newId();
+    const expiresAt = new Date(now.getTime() + settings.codeExpirySeconds * 1000);
+    await this.store.insertPending({
+      id,
+      serviceId: this.#serviceId,
+      phoneNumber,
+      tokenHash: hashToken(sessionToken),
+      codeHash: hashCode(sessionToken, securityCode),
+      backend: settings.backendName,
+      locale: locale ?? null,
+      createdAt: now,
+      expiresAt,
+    });
+    this.observer.started?.(settings.backendName);
+
+    const sendStarted = process.hrtime.bigint();
+    try {
+      await backend.sendSms(phoneNumber, message);
+    } catch (error) {
+      this.observer.sent?.(settings.backendName, Number(process.hrtime.bigint() - sendStarted) / 1e9, false);
+      this.logger.error(
+        {
+          verification_id: id,
+          backend: settings.backendName,
+          phone_number: maskPhoneNumber(phoneNumber),
+          err: describeSendError(error),
+        },
+        'SMS backend failed to send; verification marked failed',
+      );
+      await this.store.markFailed(id, this.clock());
+      throw new BackendError();
+    }
+    this.observer.sent?.(settings.backendName, Number(process.hrtime.bigint() - sendStarted) / 1e9, true);
+    // Only once the new code is out do the number's older pending codes stop working.
+    await this.store.supersedeOthers(this.#serviceId, phoneNumber, id, now);
+    return { id, sessionToken, phoneNumber, status: 'pending', expiresAt };
+  }
+
+  async verify(request: VerifyRequest): Promise<ApprovedVerification> {
+    const phoneNumber = normalizePhoneNumber(request.phoneNumber);
+    const decision = usesBaseValidation(this.backend)
+      ? await this.#decide(request.securityCode, phoneNumber, request.sessionToken)
+      : await this.#customDecision(request.securityCode, phoneNumber, request.sessionToken);
+    this.observer.checked?.(this.settings.backendName, outcomeOf(decision.status));
+    if (decision.status === SECURITY_CODE_VALID && decision.record) {
+      return { status: 'approved', phoneNumber, verifiedAt: decision.record.verifiedAt ?? this.clock() };
+    }
+    throw errorFor(decision.status);
+  }
+
+  async get(id: string): Promise<VerificationView | null> {
+    const record = await this.store.findById(id);
+    if (!record) return null;
+    return {
+      id: record.id,
+      phoneNumber: record.phoneNumber,
+      status: publicStatus(record, this.clock()),
+      createdAt: record.createdAt,
+      expiresAt: record.expiresAt,
+      verifiedAt: record.verifiedAt,
+      attempts: record.failedAttempts,
+    };
+  }
+
+  /** The store-backed check, as the base validateSecurityCode exposes it to backends. */
+  async #baseCheck(
+    securityCode: string,
+    phoneNumber: string,
+    sessionToken: string,
+  ): Promise<SecurityCodeStatus> {
+    const decision = await this.#decide(String(securityCode), String(phoneNumber), String(sessionToken));
+    const context = this.#baseDecision.getStore();
+    if (context) context.decision = decision;
+    return decision.status;
+  }
+
+  /** One atomic statement decides; its returned row tells which outcome this request got. */
+  async #decide(securityCode: string, phoneNumber: string, sessionToken: string): Promise<Decision> {
+    const now = this.clock();
+    const { maxFailedAttempts, verifyCodeOnlyOnce } = this.settings;
+    const check = await this.store.checkCode(
+      hashToken(sessionToken),
+      phoneNumber,
+      hashCode(sessionToken, securityCode),
+      now,
+      maxFailedAttempts,
+    );
+    if (!check) return { status: SECURITY_CODE_INVALID, record: null };
+    const { record, codeMatched } = check;
+    const live = record.expiresAt.getTime() > now.getTime();
+    switch (record.status) {
+      case 'locked':
+        // The wrong code that reached the limit is still just a wrong code; the lock shows after.
+        return {
+          status:
+            !codeMatched && record.failedAttempts === maxFailedAttempts
+              ? SECURITY_CODE_INVALID
+              : SECURITY_CODE_TOO_MANY_ATTEMPTS,
+          record,
+        };
+      case 'approved':
+        if (!codeMatched) return { status: SECURITY_CODE_INVALID, record };
+        if (!live) return { status: SECURITY_CODE_EXPIRED, record };
+        // approvals counts every accepted check; only the first one approves a single-use code.
+        return {
+          status:
+            record.approvals === 1 || !verifyCodeOnlyOnce ? SECURITY_CODE_VALID : SECURITY_CODE_VERIFIED,
+          record,
+        };
+      case 'pending':
+        return { status: codeMatched && !live ? SECURITY_CODE_EXPIRED : SECURITY_CODE_INVALID, record };
+      default:
+        return { status: SECURITY_CODE_INVALID, record };
+    }
+  }
+
+  /** A backend with its own validateSecurityCode decides; the service keeps the books. */
+  async #customDecision(securityCode: string, phoneNumber: string, sessionToken: string): Promise<Decision> {
+    const session = await this.store.findByToken(hashToken(sessionToken), phoneNumber);
+    if (!session || session.status === 'canceled' || session.status === 'failed') {
+      return { status: SECURITY_CODE_INVALID, record: null };
+    }
+    if (session.status === 'locked') return { status: SECURITY_CODE_TOO_MANY_ATTEMPTS, record: session };
+
+    const context: { decision?: Decision } = {};
+    const raw = await this.#baseDecision.run(context, () =>
+      this.backend.validateSecurityCode(securityCode, phoneNumber, sessionToken),
+    );
+    const status = Array.isArray(raw) ? raw[raw.length - 1] : raw; // the seed returned (record, status)
+    if (![0, 1, 2, 3, 4, 5].includes(status)) {
+      throw new InternalErrorFromBackend(`validateSecurityCode returned ${JSON.stringify(status)}`);
+    }
+    // The base check already did the bookkeeping for the status it returned.
+    if (context.decision && context.decision.status === status) return context.decision;
+
+    const now = this.clock();
+    if (status === SECURITY_CODE_VALID) {
+      const record = await this.store.approve(session.id, now);
+      return record ? { status, record } : { status: SECURITY_CODE_INVALID, record: null };
+    }
+    if (status === SECURITY_CODE_INVALID) {
+      await this.store.recordFailure(session.id, now, this.settings.maxFailedAttempts);
+    }
+    return { status, record: session };
+  }
+}
+
+function outcomeOf(status: SecurityCodeStatus): CheckOutcome {
+  switch (status) {
+    case SECURITY_CODE_VALID:
+      return 'approved';
+    case SECURITY_CODE_EXPIRED:
+      return 'expired';
+    case SECURITY_CODE_VERIFIED:
+      return 'already_verified';
+    case SECURITY_CODE_TOO_MANY_ATTEMPTS:
+      return 'too_many_attempts';
+    default:
+      return 'invalid';
+  }
+}
+
+function errorFor(status: SecurityCodeStatus): Error {
+  switch (status) {
+    case SECURITY_CODE_EXPIRED:
+      return new SecurityCodeExpired();
+    case SECURITY_CODE_VERIFIED:
+      return new SecurityCodeAlreadyVerified();
+    case SECURITY_CODE_TOO_MANY_ATTEMPTS:
+      return new TooManyAttempts();
+    default: // SECURITY_CODE_INVALID, SESSION_TOKEN_INVALID
+      return new SecurityCodeInvalid();
+  }
+}

@@ -1,0 +1,69 @@
+// What the verification rules need from storage. The rules (service.ts) know nothing of Prisma or
+// SQL; src/storage/verification-store.ts implements this for SQLite and PostgreSQL.
+
+/** Stored states; "expired" is derived from expiresAt when reading. */
+export type StoredStatus = 'pending' | 'approved' | 'locked' | 'failed' | 'canceled';
+export type PublicStatus = StoredStatus | 'expired';
+
+export interface NewVerification {
+  id: string;
+  serviceId: string;
+  phoneNumber: string;
+  tokenHash: string;
+  codeHash: string;
+  backend: string;
+  locale: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface VerificationRecord {
+  id: string;
+  phoneNumber: string;
+  status: StoredStatus;
+  failedAttempts: number;
+  approvals: number;
+  createdAt: Date;
+  expiresAt: Date;
+  verifiedAt: Date | null;
+}
+
+/** The row after one atomic code check, plus whether the submitted code matched. */
+export interface CodeCheck {
+  record: VerificationRecord;
+  codeMatched: boolean;
+}
+
+export interface VerificationStore {
+  insertPending(verification: NewVerification): Promise<void>;
+  /** Marks a sent verification's number's other pending sessions canceled; returns how many. */
+  supersedeOthers(serviceId: string, phoneNumber: string, keepId: string, now: Date): Promise<number>;
+  markFailed(id: string, now: Date): Promise<void>;
+  /**
+   * One atomic check of a code against the session found by token and number, in a single
+   * statement: approves it (pending, right code, not expired), or counts a wrong code and locks
+   * the session at `maxFailedAttempts`. null when no session matches (nothing is counted).
+   */
+  checkCode(
+    tokenHash: string,
+    phoneNumber: string,
+    codeHash: string,
+    now: Date,
+    maxFailedAttempts: number,
+  ): Promise<CodeCheck | null>;
+  findByToken(tokenHash: string, phoneNumber: string): Promise<VerificationRecord | null>;
+  /** Approves a pending or approved session whatever its expiry (a backend said VALID). */
+  approve(id: string, now: Date): Promise<VerificationRecord | null>;
+  /** Counts one wrong code on a pending or approved session, locking it at the limit. */
+  recordFailure(id: string, now: Date, maxFailedAttempts: number): Promise<VerificationRecord | null>;
+  findById(id: string): Promise<VerificationRecord | null>;
+  /** Throws when the database cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function publicStatus(record: VerificationRecord, now: Date): PublicStatus {
+  return record.status === 'pending' && record.expiresAt.getTime() <= now.getTime()
+    ? 'expired'
+    : record.status;
+}

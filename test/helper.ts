@@ -1,0 +1,159 @@
+// Test harness: builds the real app on a real database, captures its log lines, and reads the
+// codes the console backend "sent" from them. SQLite: a base file is migrated once per test file
+// and copied for each app (copying beats re-migrating). PostgreSQL: a fresh database per call.
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import Fastify, { type FastifyInstance } from 'fastify';
+import pg from 'pg';
+import type { Test } from 'tap';
+import app from '../src/app.js';
+import { type Config, loadConfig } from '../src/config.js';
+import { loggerOptions, serverOptions } from '../src/server-options.js';
+import { migrate } from '../src/storage/migrate.js';
+
+export const POSTGRES_ADMIN_URL =
+  process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+export const REDIS_TEST_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const silentMigrationLog = { info() {}, warn() {} };
+
+/** Collects the service's JSON log lines. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.lines.push(line);
+    done();
+  }
+  get entries(): Record<string, unknown>[] {
+    return this.lines.map((line) => JSON.parse(line));
+  }
+  get text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+let baseSqliteFile: Promise<string> | undefined;
+/** A migrated SQLite file, made once per test process. */
+function migratedBase(): Promise<string> {
+  baseSqliteFile ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pv-base-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'base.db');
+    await migrate('sqlite', `file:${file}`, silentMigrationLog);
+    return file;
+  })();
+  return baseSqliteFile;
+}
+
+/** A new SQLite database file (already migrated), removed when the test ends. */
+export async function sqliteUrl(t: Test): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'pv-test-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'phone-verify.db');
+  copyFileSync(await migratedBase(), file);
+  return `file:${file}`;
+}
+
+/**
+ * Whether PostgreSQL answers. In CI a missing server fails the run; elsewhere the PostgreSQL tests
+ * are skipped with a visible message.
+ */
+export async function postgresAvailable(t: Test): Promise<boolean> {
+  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 3_000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return true;
+  } catch (error) {
+    const message = `PostgreSQL not reachable at ${POSTGRES_ADMIN_URL}: ${(error as Error).message}`;
+    if (process.env.CI) t.fail(`${message} (required in CI)`);
+    else t.comment(`SKIP: ${message}; skipping PostgreSQL tests`);
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** A fresh, empty PostgreSQL database (not migrated), dropped when the test ends. */
+export async function postgresUrl(t: Test): Promise<string> {
+  const name = `pv_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  t.teardown(async () => {
+    const dropper = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    await dropper.connect();
+    await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await dropper.end();
+  });
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export interface BuildOptions {
+  /** environment variables, as the service would read them (DATABASE_URL defaults to a new SQLite file) */
+  env?: Record<string, string>;
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  config: Config;
+  logs: LogCapture;
+  /** the code of the last message the console backend logged (for a number, if given) */
+  lastCode(phoneNumber?: string): string;
+}
+
+/** The real app, ready, on its own database; closed when the test ends. */
+export async function build(t: Test, options: BuildOptions = {}): Promise<TestApp> {
+  const env: Record<string, string> = { LOG_LEVEL: 'info', ...options.env };
+  env.DATABASE_URL ??= await sqliteUrl(t);
+  const config = loadConfig(env);
+  const logs = new LogCapture();
+  const fastify = Fastify({ ...serverOptions(config), logger: { ...loggerOptions(config), stream: logs } });
+  await fastify.register(app, { config });
+  await fastify.ready();
+  t.teardown(() => fastify.close());
+  const lastCode = (phoneNumber?: string) => {
+    const sent = logs.entries.filter(
+      (entry) =>
+        entry.backend === 'console' &&
+        typeof entry.message === 'string' &&
+        (!phoneNumber || entry.phone_number === phoneNumber),
+    );
+    const message = String(sent.at(-1)?.message ?? '');
+    const code = /security code (\d+)/.exec(message)?.[1];
+    if (!code) throw new Error(`no code sent${phoneNumber ? ` to ${phoneNumber}` : ''}`);
+    return code;
+  };
+  return { app: fastify, config, logs, lastCode };
+}
+
+/** POST a JSON body through app.inject. */
+export function postJson(
+  app: FastifyInstance,
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  return app.inject({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: JSON.stringify(body),
+  });
+}
+
+/** Starts a verification and returns the reply body with the code that was sent. */
+export async function startVerification(
+  target: TestApp,
+  phoneNumber = '+14155550100',
+): Promise<{ id: string; session_token: string; phone_number: string; code: string }> {
+  const reply = await postJson(target.app, '/v1/verifications', { phone_number: phoneNumber });
+  if (reply.statusCode !== 201) throw new Error(`start answered ${reply.statusCode}: ${reply.body}`);
+  const body = reply.json();
+  return { ...body, code: target.lastCode(body.phone_number) };
+}
