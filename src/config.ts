@@ -63,7 +63,8 @@ export function isSecretName(name: string): boolean {
 }
 
 function fail(variable: string, problem: string, value?: string): never {
-  const shown = value === undefined || isSecretName(variable) ? '' : ` (got ${JSON.stringify(value)})`;
+  const secret = variable.startsWith(OPTION_PREFIX) && isSecretName(variable.slice(OPTION_PREFIX.length));
+  const shown = value === undefined || secret ? '' : ` (got ${JSON.stringify(value)})`;
   throw new ConfigError(`${variable}: ${problem}${shown}`);
 }
 

@@ -157,3 +157,48 @@ export async function startVerification(
   const body = reply.json();
   return { ...body, code: target.lastCode(body.phone_number) };
 }
+
+/** Runs one SQL statement directly on a test database (to age a session, or to read raw rows). */
+export async function runSql(
+  databaseUrl: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<Record<string, unknown>[]> {
+  if (databaseUrl.startsWith('file:')) {
+    const { default: Sqlite } = await import('better-sqlite3');
+    const db = new Sqlite(databaseUrl.slice('file:'.length), { timeout: 10_000 });
+    try {
+      const statement = db.prepare(text.replace(/\$\d+/g, '?'));
+      return statement.reader
+        ? (statement.all(...params) as Record<string, unknown>[])
+        : (statement.run(...params), []);
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query(text, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Moves a session's expiry into the past, as if its code had aged out. */
+export function expire(databaseUrl: string, id: string): Promise<unknown> {
+  const past = new Date(Date.now() - 60_000);
+  return runSql(databaseUrl, 'UPDATE verifications SET expires_at = $1 WHERE id = $2', [
+    databaseUrl.startsWith('file:') ? past.toISOString() : past,
+    id,
+  ]);
+}
+
+/** The databases a test should run on: SQLite always, PostgreSQL when it answers (required in CI). */
+export const DATABASES = ['sqlite', 'postgresql'] as const;
+
+/** A database URL of the given kind for this test, or undefined when PostgreSQL is unavailable here. */
+export async function databaseUrl(t: Test, kind: (typeof DATABASES)[number]): Promise<string | undefined> {
+  if (kind === 'sqlite') return sqliteUrl(t);
+  return (await postgresAvailable(t)) ? postgresUrl(t) : undefined;
+}

@@ -1,0 +1,146 @@
+// Configuration: every variable of CONTRACT section 2, defaults, and one-line errors naming the variable.
+import t from 'tap';
+import { ConfigError, DEFAULT_MESSAGE, loadConfig, parseWindow } from '../src/config.js';
+
+function refusal(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+t.test('defaults match the seed', async (t) => {
+  const config = loadConfig({});
+  t.match(config, {
+    backend: 'console',
+    backendOptions: {},
+    tokenLength: 6,
+    minTokenLength: 6,
+    message: DEFAULT_MESSAGE,
+    appName: 'Phone Verify',
+    codeExpirySeconds: 3600,
+    verifyCodeOnlyOnce: true,
+    maxFailedAttempts: 5,
+    recordRetentionDays: 30,
+    port: 3000,
+    host: '0.0.0.0',
+    databaseUrl: 'file:./data/phone-verify.db',
+    databaseKind: 'sqlite',
+    migrateOnStart: true,
+    pluginsDir: './plugins',
+    logLevel: 'info',
+    apiKeys: [],
+    rateLimit: { max: 100, windowMs: 60_000 },
+    phoneRateLimit: { max: 5, windowMs: 3_600_000 },
+    redisUrl: undefined,
+    trustProxy: false,
+  });
+  t.equal(DEFAULT_MESSAGE, 'Welcome to {app}! Please use security code {security_code} to proceed.');
+});
+
+t.test('backend options: JSON, per-key variables win, keys lower-cased', async (t) => {
+  const config = loadConfig({
+    PHONE_VERIFICATION_OPTIONS: '{"SID": "ACjson", "Secret": "s1", "FROM": "+1"}',
+    PHONE_VERIFICATION_OPTIONS_SECRET: 's2',
+    PHONE_VERIFICATION_OPTIONS_SANDBOX_TOKEN: '123456',
+  });
+  t.same(config.backendOptions, { sid: 'ACjson', secret: 's2', from: '+1', sandbox_token: '123456' });
+});
+
+t.test('settings', async (t) => {
+  const config = loadConfig({
+    PHONE_VERIFICATION_TOKEN_LENGTH: '8',
+    PHONE_VERIFICATION_SECURITY_CODE_EXPIRATION_TIME: '600',
+    PHONE_VERIFICATION_VERIFY_SECURITY_CODE_ONLY_ONCE: 'false',
+    PHONE_VERIFICATION_MESSAGE_DE: 'Hallo {security_code}',
+    PHONE_VERIFICATION_MESSAGE_pt_br: 'Olá {security_code}',
+    DATABASE_URL: 'postgresql://u@db:5432/pv',
+    API_KEYS: ' k1, k2 ,,',
+    RATE_LIMIT_WINDOW: '30 seconds',
+    PHONE_RATE_LIMIT_WINDOW: '90000',
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
+    MIGRATE_ON_START: 'false',
+  });
+  t.equal(config.tokenLength, 8);
+  t.equal(config.codeExpirySeconds, 600);
+  t.equal(config.verifyCodeOnlyOnce, false);
+  t.same(config.messages, { DE: 'Hallo {security_code}', PT_BR: 'Olá {security_code}' });
+  t.equal(config.databaseKind, 'postgresql');
+  t.same(config.apiKeys, ['k1', 'k2']);
+  t.equal(config.rateLimit.windowMs, 30_000);
+  t.equal(config.phoneRateLimit.windowMs, 90_000);
+  t.same(config.trustProxy, ['10.0.0.0/8', '127.0.0.1']);
+  t.equal(config.migrateOnStart, false);
+  t.equal(
+    loadConfig({
+      PHONE_VERIFICATION_SECURITY_CODE_EXPIRATION_TIME: '600',
+      PHONE_VERIFICATION_SECURITY_CODE_EXPIRATION_SECONDS: '60',
+    }).codeExpirySeconds,
+    60,
+    '_SECONDS wins over _TIME',
+  );
+  t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
+});
+
+t.test('windows', async (t) => {
+  t.equal(parseWindow('1 minute'), 60_000);
+  t.equal(parseWindow('2 hours'), 7_200_000);
+  t.equal(parseWindow('1 day'), 86_400_000);
+  t.equal(parseWindow('1500'), 1500);
+  t.equal(parseWindow('soon'), undefined);
+  t.equal(parseWindow('0'), undefined);
+});
+
+t.test('a bad value is one line naming the variable and the value', async (t) => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [
+      { PHONE_VERIFICATION_TOKEN_LENGTH: 'six' },
+      /^PHONE_VERIFICATION_TOKEN_LENGTH: expected a whole number \(got "six"\)$/,
+    ],
+    [{ PHONE_VERIFICATION_TOKEN_LENGTH: '5' }, /^PHONE_VERIFICATION_TOKEN_LENGTH: .*6 to 10.*"5"/],
+    [{ PHONE_VERIFICATION_TOKEN_LENGTH: '11' }, /^PHONE_VERIFICATION_TOKEN_LENGTH: .*"11"/],
+    [
+      { PHONE_VERIFICATION_MIN_TOKEN_LENGTH: '4', PHONE_VERIFICATION_TOKEN_LENGTH: '3' },
+      /^PHONE_VERIFICATION_TOKEN_LENGTH: expected 4 to 10/,
+    ],
+    [{ PHONE_VERIFICATION_MAX_FAILED_ATTEMPTS: '0' }, /^PHONE_VERIFICATION_MAX_FAILED_ATTEMPTS: /],
+    [
+      { PHONE_VERIFICATION_SECURITY_CODE_EXPIRATION_TIME: '1h' },
+      /^PHONE_VERIFICATION_SECURITY_CODE_EXPIRATION_TIME: /,
+    ],
+    [
+      { PHONE_VERIFICATION_VERIFY_SECURITY_CODE_ONLY_ONCE: 'maybe' },
+      /^PHONE_VERIFICATION_VERIFY_SECURITY_CODE_ONLY_ONCE: expected true or false/,
+    ],
+    [{ PHONE_VERIFICATION_OPTIONS: '{"SID": ' }, /^PHONE_VERIFICATION_OPTIONS: is not valid JSON/],
+    [{ PHONE_VERIFICATION_OPTIONS: '["a"]' }, /^PHONE_VERIFICATION_OPTIONS: expected a JSON object/],
+    [{ PHONE_VERIFICATION_BACKEND: '../etc/passwd' }, /^PHONE_VERIFICATION_BACKEND: /],
+    [{ PHONE_VERIFICATION_MESSAGE_D3$: 'x' }, /^PHONE_VERIFICATION_MESSAGE_D3\$: /],
+    [{ DATABASE_URL: 'mysql://x' }, /^DATABASE_URL: expected file:PATH/],
+    [{ PORT: 'http' }, /^PORT: /],
+    [{ PORT: '70000' }, /^PORT: /],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+    [{ RATE_LIMIT_MAX: '-1' }, /^RATE_LIMIT_MAX: /],
+    [{ RATE_LIMIT_WINDOW: 'a while' }, /^RATE_LIMIT_WINDOW: .*"a while"/],
+    [{ PHONE_RATE_LIMIT_WINDOW: '1 fortnight' }, /^PHONE_RATE_LIMIT_WINDOW: /],
+    [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL: /],
+    [{ TRUST_PROXY: 'everyone' }, /^TRUST_PROXY: /],
+    [{ MIGRATE_ON_START: 'sometimes' }, /^MIGRATE_ON_START: /],
+  ];
+  for (const [env, expected] of cases) {
+    const message = refusal(env);
+    t.match(message, expected, Object.keys(env).join(','));
+    t.notMatch(message, /\n/, 'one line');
+  }
+});
+
+t.test('secrets never appear in a refusal', async (t) => {
+  const json = refusal({ PHONE_VERIFICATION_OPTIONS: '{"SECRET": "hunter2-very-secret", ' });
+  t.notMatch(json, /hunter2/);
+  const database = refusal({ DATABASE_URL: 'mysql://root:hunter2@db/x' });
+  t.notMatch(database, /hunter2/);
+});
