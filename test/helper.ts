@@ -169,9 +169,9 @@ export async function runSql(
     const db = new Sqlite(databaseUrl.slice('file:'.length), { timeout: 10_000 });
     try {
       const statement = db.prepare(text.replace(/\$\d+/g, '?'));
-      return statement.reader
-        ? (statement.all(...params) as Record<string, unknown>[])
-        : (statement.run(...params), []);
+      if (statement.reader) return statement.all(...params) as Record<string, unknown>[];
+      statement.run(...params);
+      return [];
     } finally {
       db.close();
     }
