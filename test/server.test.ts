@@ -31,7 +31,11 @@ interface Running {
   exited: Promise<number | null>;
 }
 
-async function startServer(t: Test, env: Record<string, string>, command: string[] = [process.execPath, ENTRY]): Promise<Running> {
+async function startServer(
+  t: Test,
+  env: Record<string, string>,
+  command: string[] = [process.execPath, ENTRY],
+): Promise<Running> {
   const port = await freePort();
   const child = spawn(command[0]!, command.slice(1), {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
@@ -63,7 +67,10 @@ function dataDir(t: Test): string {
 }
 
 async function refusal(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [ENTRY], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [ENTRY], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -71,13 +78,20 @@ async function refusal(env: Record<string, string>): Promise<{ code: number | nu
 }
 
 function post(base: string, path: string, body: unknown) {
-  return fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }
 
 /** The code the console backend logged for a number (the log line may trail the HTTP answer). */
 async function codeFrom(running: Running, phone: string): Promise<string> {
   for (let i = 0; i < 50; i++) {
-    const lines = running.output().split('\n').filter((line) => line.includes('"backend":"console"') && line.includes(phone));
+    const lines = running
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"backend":"console"') && line.includes(phone));
     const code = /security code (\d+)/.exec(lines.at(-1) ?? '')?.[1];
     if (code) return code;
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -88,9 +102,18 @@ async function codeFrom(running: Running, phone: string): Promise<string> {
 t.test('a bad configuration stops the start with one line and exit 1', async (t) => {
   const dir = dataDir(t);
   const cases: [Record<string, string>, RegExp][] = [
-    [{ PHONE_VERIFICATION_TOKEN_LENGTH: 'abc' }, /^phone-verify: PHONE_VERIFICATION_TOKEN_LENGTH: expected a whole number \(got "abc"\)\n$/],
-    [{ PHONE_VERIFICATION_OPTIONS: '{not json' }, /^phone-verify: PHONE_VERIFICATION_OPTIONS: is not valid JSON.*\n$/],
-    [{ PHONE_VERIFICATION_BACKEND: 'carrier-pigeon' }, /^phone-verify: PHONE_VERIFICATION_BACKEND: .*carrier-pigeon.*\n$/],
+    [
+      { PHONE_VERIFICATION_TOKEN_LENGTH: 'abc' },
+      /^phone-verify: PHONE_VERIFICATION_TOKEN_LENGTH: expected a whole number \(got "abc"\)\n$/,
+    ],
+    [
+      { PHONE_VERIFICATION_OPTIONS: '{not json' },
+      /^phone-verify: PHONE_VERIFICATION_OPTIONS: is not valid JSON.*\n$/,
+    ],
+    [
+      { PHONE_VERIFICATION_BACKEND: 'carrier-pigeon' },
+      /^phone-verify: PHONE_VERIFICATION_BACKEND: .*carrier-pigeon.*\n$/,
+    ],
     [{ DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none' }, /^phone-verify: failed to start: .*\n$/],
   ];
   for (const [env, expected] of cases) {
@@ -104,12 +127,15 @@ t.test('SIGTERM drains in-flight requests and exits 0; a restart keeps pending s
   const dir = dataDir(t);
   const env = { DATABASE_URL: `file:${dir}/pv.db` };
   const first = await startServer(t, env);
-  const started = await (await post(first.base, '/v1/verifications', { phone_number: '+14155550100' })).json();
+  const reply = await post(first.base, '/v1/verifications', { phone_number: '+14155550100' });
+  const started = (await reply.json()) as { session_token: string };
   const code = await codeFrom(first, '+14155550100');
 
   // A burst in flight when the signal lands: every request that was accepted gets its answer.
   const burst = Array.from({ length: 20 }, (_, i) =>
-    post(first.base, '/v1/verifications', { phone_number: `+1415555${String(200 + i).padStart(4, '0')}` }).then(
+    post(first.base, '/v1/verifications', {
+      phone_number: `+1415555${String(200 + i).padStart(4, '0')}`,
+    }).then(
       (reply) => reply.status,
       (error: Error) => `failed: ${error.message}`,
     ),
@@ -118,7 +144,12 @@ t.test('SIGTERM drains in-flight requests and exits 0; a restart keeps pending s
   first.child.kill('SIGTERM');
   const statuses = await Promise.all(burst);
   t.equal(await first.exited, 0, 'exit code 0');
-  t.ok(statuses.every((status) => status === 201 || status === 503 || String(status).startsWith('failed: fetch failed')), `answers: ${statuses.join(',')}`);
+  t.ok(
+    statuses.every(
+      (status) => status === 201 || status === 503 || String(status).startsWith('failed: fetch failed'),
+    ),
+    `answers: ${statuses.join(',')}`,
+  );
   t.ok(statuses.filter((status) => status === 201).length > 0, 'in-flight requests were finished');
   t.match(first.output(), /"msg":"stopped"/);
 

@@ -4,7 +4,7 @@ import { InvalidPhoneNumber } from '../errors.js';
 
 export function normalizePhoneNumber(input: string): string {
   // "00 44 …" is the international prefix most of the world dials; "+" is what the parser wants.
-  const spelled = input.trim().replace(/^00(?=[1-9])/, '+');
+  const spelled = input.trim().replace(/^00[\s.-]*(?=[1-9])/, '+');
   const parsed = spelled.startsWith('+') ? parsePhoneNumberFromString(spelled) : undefined;
   if (!parsed?.isValid()) {
     throw new InvalidPhoneNumber(

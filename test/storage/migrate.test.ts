@@ -1,11 +1,10 @@
 // Migrations at start: applied offline, recorded as Prisma records them, once, under a lock.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import { migrate, readMigrations } from '../../src/storage/migrate.js';
 import { build, postgresAvailable, postgresUrl, postJson, runSql, startVerification } from '../helper.js';
@@ -34,23 +33,32 @@ t.test('sqlite: applied once, recorded, in WAL mode', async (t) => {
   const url = freshSqliteUrl(t);
   t.same(await migrate('sqlite', url, quiet), [INIT], 'creates the folder and applies');
   t.same(await migrate('sqlite', url, quiet), [], 'nothing the second time');
-  const rows = await runSql(url, 'SELECT migration_name, checksum, finished_at, applied_steps_count FROM _prisma_migrations');
+  const rows = await runSql(
+    url,
+    'SELECT migration_name, checksum, finished_at, applied_steps_count FROM _prisma_migrations',
+  );
   t.equal(rows.length, 1);
   t.equal(rows[0]!.checksum, readMigrations('sqlite')[0]!.checksum);
   t.equal(Number(rows[0]!.applied_steps_count), 1);
   t.ok(rows[0]!.finished_at);
   const [mode] = await runSql(url, 'PRAGMA journal_mode');
   t.equal(mode!.journal_mode, 'wal');
-  const tables = (await runSql(url, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map((r) => r.name);
+  const tables = (await runSql(url, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map(
+    (r) => r.name,
+  );
   t.same(tables, ['_prisma_migrations', 'send_attempts', 'services', 'verifications']);
 });
 
 t.test('sqlite: the official prisma migrate status agrees', async (t) => {
   const url = freshSqliteUrl(t);
   await migrate('sqlite', url, quiet);
-  const { stdout } = await run(process.execPath, ['node_modules/prisma/build/index.js', 'migrate', 'status', '--config', 'prisma/sqlite/prisma.config.ts'], {
-    env: { ...process.env, DATABASE_URL: url, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
-  });
+  const { stdout } = await run(
+    process.execPath,
+    ['node_modules/prisma/build/index.js', 'migrate', 'status', '--config', 'prisma/sqlite/prisma.config.ts'],
+    {
+      env: { ...process.env, DATABASE_URL: url, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+    },
+  );
   t.match(stdout, /Database schema is up to date/);
 });
 
@@ -59,7 +67,11 @@ t.test('sqlite: replicas starting together migrate once', async (t) => {
   mkdirSync(dirname(url.slice('file:'.length)), { recursive: true });
   const script = `import { migrate } from './src/storage/migrate.ts'; console.log(JSON.stringify(await migrate('sqlite', ${JSON.stringify(url)}, { info() {}, warn() {} })));`;
   const results = await Promise.all(
-    [1, 2, 3].map(() => run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]).then((r) => JSON.parse(r.stdout))),
+    [1, 2, 3].map(() =>
+      run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]).then((r) =>
+        JSON.parse(r.stdout),
+      ),
+    ),
   );
   t.same(results.flat(), [INIT], 'exactly one process applied it');
   t.equal((await runSql(url, 'SELECT count(*) AS n FROM _prisma_migrations'))[0]!.n, 1);
@@ -70,7 +82,10 @@ t.test('postgresql: concurrent migrations apply once', async (t) => {
   const url = await postgresUrl(t);
   const results = await Promise.all([1, 2, 3, 4].map(() => migrate('postgresql', url, quiet)));
   t.same(results.flat(), [INIT]);
-  const rows = await runSql(url, 'SELECT migration_name, checksum, applied_steps_count, finished_at FROM _prisma_migrations');
+  const rows = await runSql(
+    url,
+    'SELECT migration_name, checksum, applied_steps_count, finished_at FROM _prisma_migrations',
+  );
   t.equal(rows.length, 1);
   t.equal(rows[0]!.checksum, readMigrations('postgresql')[0]!.checksum);
   t.ok(rows[0]!.finished_at);
@@ -81,7 +96,10 @@ t.test('postgresql: concurrent migrations apply once', async (t) => {
 t.test('postgresql: two instances on one database (migrations racing at start)', async (t) => {
   if (!(await postgresAvailable(t))) return;
   const url = await postgresUrl(t);
-  const [a, b] = await Promise.all([build(t, { env: { DATABASE_URL: url } }), build(t, { env: { DATABASE_URL: url } })]);
+  const [a, b] = await Promise.all([
+    build(t, { env: { DATABASE_URL: url } }),
+    build(t, { env: { DATABASE_URL: url } }),
+  ]);
   const started = await startVerification(a!);
   const reply = await postJson(b!.app, '/v1/verifications/verify', {
     phone_number: started.phone_number,

@@ -1,7 +1,7 @@
 // A database outage answers 503 service_unavailable (and /readyz 503), and the service recovers by
 // itself once the database is back. The outage is a TCP proxy in front of the real PostgreSQL
 // that the test cuts and restores, so the real server stays up for the other tests.
-import { createServer, type Server, type Socket, connect } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import t from 'tap';
 import { build, postgresAvailable, postgresUrl, postJson } from '../helper.js';
 
@@ -44,7 +44,10 @@ t.test('postgresql outage → 503, then recovery without a restart', async (t) =
   viaProxy.port = String(proxy.port);
   const target = await build(t, { env: { DATABASE_URL: viaProxy.toString() } });
 
-  t.equal((await postJson(target.app, '/v1/verifications', { phone_number: '+14155550100' })).statusCode, 201);
+  t.equal(
+    (await postJson(target.app, '/v1/verifications', { phone_number: '+14155550100' })).statusCode,
+    201,
+  );
 
   await proxy.cut();
   const down = await postJson(target.app, '/v1/verifications', { phone_number: '+14155550100' });

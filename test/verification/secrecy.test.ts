@@ -7,10 +7,26 @@ t.test('no token or code in any log line, even at trace level', async (t) => {
   const target = await build(t, { env: { LOG_LEVEL: 'trace' } });
   const s = await startVerification(target);
   const wrong = s.code === '000000' ? '111111' : '000000';
-  await postJson(target.app, '/v1/verifications/verify', { phone_number: s.phone_number, security_code: wrong, session_token: s.session_token });
-  await postJson(target.app, '/v1/verifications/verify', { phone_number: s.phone_number, security_code: s.code, session_token: s.session_token });
-  await postJson(target.app, '/v1/verifications/verify', { phone_number: s.phone_number, security_code: s.code, session_token: s.session_token });
-  await postJson(target.app, '/v1/verifications/verify', { phone_number: s.phone_number, security_code: 12, session_token: s.session_token });
+  await postJson(target.app, '/v1/verifications/verify', {
+    phone_number: s.phone_number,
+    security_code: wrong,
+    session_token: s.session_token,
+  });
+  await postJson(target.app, '/v1/verifications/verify', {
+    phone_number: s.phone_number,
+    security_code: s.code,
+    session_token: s.session_token,
+  });
+  await postJson(target.app, '/v1/verifications/verify', {
+    phone_number: s.phone_number,
+    security_code: s.code,
+    session_token: s.session_token,
+  });
+  await postJson(target.app, '/v1/verifications/verify', {
+    phone_number: s.phone_number,
+    security_code: 12,
+    session_token: s.session_token,
+  });
 
   const isConsoleMessage = (line: string) => {
     const entry = JSON.parse(line);
