@@ -107,7 +107,7 @@ export class TwilioBackend extends BaseBackend {
     if (!sent?.sid) throw new SmsProviderError('twilio answered without a message sid', 'EPROVIDER');
     if (FAILED_STATUSES.has(sent.status)) {
       const text = sent.errorMessage ? redact(sent.errorMessage, secrets) : `message ${sent.status}`;
-      throw new SmsProviderError(text, sent.errorCode ?? sent.status, 200);
+      throw new SmsProviderError(text, sent.errorCode ?? sent.status, 201);
     }
     return { sid: sent.sid, status: sent.status };
   }

@@ -111,12 +111,13 @@ t.test('every provider failure is a 502 backend_error, a failed session, and a c
     fake.respond = (request) =>
       twilioMessage(request, { status: 'failed', error_code: 30007, error_message: 'Message filtered' });
     const target = await build(t, { env: twilioEnv(fake.url) });
-    await expectFailedStart(t, target, {
+    const { err } = await expectFailedStart(t, target, {
       phoneNumber: PHONE,
       providerCode: '30007',
       neverLogged,
       sentMessage: sent(fake),
     });
+    t.match(err, { message: 'Message filtered', status: 201 });
   });
 
   t.test('429 is not retried (no second SMS)', async (t) => {
