@@ -3,12 +3,21 @@
 import { ConfigError } from '../config.js';
 import type { BaseBackend } from './base.js';
 import { ConsoleBackend } from './console.js';
+import { TwilioBackend, TwilioSandboxBackend } from './twilio.js';
+import { VonageBackend, VonageSandboxBackend } from './vonage.js';
 
 export type BackendFactory = (options: Record<string, unknown>) => BaseBackend;
 
 /** Built-in backends by name. Provider backends register here too. */
 export const builtInBackends: Record<string, BackendFactory> = {
   console: (options) => new ConsoleBackend(options),
+  twilio: (options) => new TwilioBackend(options, 'twilio'),
+  'twilio-sandbox': (options) => new TwilioSandboxBackend(options, 'twilio-sandbox'),
+  vonage: (options) => new VonageBackend(options, 'vonage'),
+  'vonage-sandbox': (options) => new VonageSandboxBackend(options, 'vonage-sandbox'),
+  // Vonage was Nexmo: the seed's names keep working.
+  nexmo: (options) => new VonageBackend(options, 'nexmo'),
+  'nexmo-sandbox': (options) => new VonageSandboxBackend(options, 'nexmo-sandbox'),
 };
 
 export interface BackendContext {
