@@ -23,8 +23,9 @@ export default fp<AppOptions>(
 
     await fastify.register(configPlugin, { config });
     await fastify.register(problems);
-    await fastify.register(storage);
+    // The backend first: a misconfigured one refuses the start before migrations touch the database.
     await fastify.register(backend);
+    await fastify.register(storage);
     await fastify.register(verifications);
 
     await fastify.register(opsRoutes);
