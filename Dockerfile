@@ -16,6 +16,7 @@ COPY prisma ./prisma
 COPY src ./src
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
+ && node scripts/trim-production-modules.mjs node_modules \
  && npm cache clean --force
 
 # ---- runtime

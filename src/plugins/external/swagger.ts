@@ -35,9 +35,14 @@ function decorateProblem(response: Response): void {
   };
 }
 
+const SUCCESS_DESCRIPTIONS: Record<string, string> = { '200': 'OK', '201': 'Created' };
+
 function decorateOperation(path: string, method: string, operation: Operation, apiKeys: boolean): void {
   for (const [status, response] of Object.entries(operation.responses ?? {})) {
     if ('$ref' in response) continue;
+    if (response.description === 'Default Response') {
+      response.description = SUCCESS_DESCRIPTIONS[status] ?? response.description;
+    }
     decorateProblem(response);
     const example = SUCCESS_EXAMPLES[`${method} ${path}`]?.[status];
     const media = response.content?.['application/json'];
