@@ -1,7 +1,7 @@
 // /openapi.json is a complete OpenAPI 3.1 document of every route (errors and examples included)
 // and /docs serves Swagger UI from local assets.
 import Fastify, { type RouteOptions } from 'fastify';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import app from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { PROBLEMS } from '../../src/errors.js';
@@ -11,10 +11,7 @@ import { build, sqliteUrl } from '../helper.js';
 type Json = Record<string, unknown>;
 
 /** The app, with every route it registers recorded. */
-async function appWithRoutes(
-  t: Parameters<Parameters<typeof t.test>[1]>[0],
-  env: Record<string, string> = {},
-) {
+async function appWithRoutes(t: Test, env: Record<string, string> = {}) {
   const config = loadConfig({ LOG_LEVEL: 'silent', DATABASE_URL: await sqliteUrl(t), ...env });
   const fastify = Fastify(serverOptions(config));
   const routes: RouteOptions[] = [];
