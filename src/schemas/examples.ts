@@ -2,6 +2,16 @@
 // reader (or a generated client's docs) sees real payloads beside every status.
 import { type ProblemCode, problem } from '../errors.js';
 
+/** Request bodies by "METHOD path". */
+export const REQUEST_EXAMPLES: Record<string, unknown> = {
+  'post /v1/verifications': { phone_number: '+1 (415) 555-0100', locale: 'de' },
+  'post /v1/verifications/verify': {
+    phone_number: '+14155550100',
+    security_code: '123456',
+    session_token: 'q3Yt0m7V1x9a4JmZbqk2nB8sR6dWc5fH',
+  },
+};
+
 /** Success bodies by "METHOD path" (the OpenAPI path form) and status. */
 export const SUCCESS_EXAMPLES: Record<string, Record<string, unknown>> = {
   'post /v1/verifications': {

@@ -1,5 +1,6 @@
 // /openapi.json is a complete OpenAPI 3.1 document of every route (errors and examples included)
 // and /docs serves Swagger UI from local assets.
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import Fastify, { type RouteOptions } from 'fastify';
 import t, { type Test } from 'tap';
 import app from '../../src/app.js';
@@ -150,4 +151,45 @@ t.test('/docs serves Swagger UI and its assets locally', async (t) => {
   t.match(initializer.body, /validatorUrl["']?\s*:\s*null/, 'no calls to validator.swagger.io');
   const json = await fastify.inject('/docs/json');
   t.same(json.json(), (await fastify.inject('/openapi.json')).json(), 'the UI reads the same document');
+});
+
+t.test('every schema is valid JSON Schema 2020-12 and every example matches its schema', async (t) => {
+  const { app: fastify } = await build(t);
+  const doc = (await fastify.inject('/openapi.json')).json();
+  // OpenAPI 3.1 schemas are JSON Schema 2020-12; Ajv (Fastify's validator) checks them.
+  const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
+  const inline = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(inline);
+    if (node && typeof node === 'object') {
+      const ref = (node as Json).$ref;
+      if (typeof ref === 'string') return inline(doc.components.schemas[ref.split('/').at(-1)!]);
+      return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, inline(value)]));
+    }
+    return node;
+  };
+  let checked = 0;
+  for (const [path, item] of Object.entries<Json>(doc.paths)) {
+    for (const [method, operation] of Object.entries(item) as [string, Json][]) {
+      const media = [
+        ...Object.entries((operation.requestBody as Json | undefined)?.content ?? {}),
+        ...Object.values(operation.responses as Record<string, Json>).flatMap((response) =>
+          Object.entries((response.content as Json | undefined) ?? {}),
+        ),
+      ] as [string, Json][];
+      for (const [type, content] of media) {
+        const validate = ajv.compile(inline(content.schema) as object);
+        const examples = [
+          ...(content.example === undefined ? [] : [content.example]),
+          ...Object.values((content.examples as Record<string, { value: unknown }> | undefined) ?? {}).map(
+            (example) => example.value,
+          ),
+        ];
+        for (const example of examples) {
+          checked++;
+          t.ok(validate(example), `${method} ${path} ${type} example: ${ajv.errorsText(validate.errors)}`);
+        }
+      }
+    }
+  }
+  t.ok(checked > 30, `${checked} examples checked`);
 });

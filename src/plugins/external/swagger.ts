@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger';
 import fp from 'fastify-plugin';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { PROBLEMS, type ProblemCode } from '../../errors.js';
-import { problemExample, SUCCESS_EXAMPLES } from '../../schemas/examples.js';
+import { problemExample, REQUEST_EXAMPLES, SUCCESS_EXAMPLES } from '../../schemas/examples.js';
 
 const PROBLEM_REF = '#/components/schemas/Problem';
 
@@ -48,6 +48,12 @@ function decorateOperation(path: string, method: string, operation: Operation, a
     const media = response.content?.['application/json'];
     if (example && media && !media.example && !media.examples) media.example = example;
   }
+  const requestExample = REQUEST_EXAMPLES[`${method} ${path}`];
+  const requestMedia =
+    operation.requestBody && !('$ref' in operation.requestBody)
+      ? operation.requestBody.content['application/json']
+      : undefined;
+  if (requestExample && requestMedia && !requestMedia.example) requestMedia.example = requestExample;
   if (path.startsWith('/v1/')) {
     operation.security = apiKeys ? [{ bearerAuth: [] }] : [{}, { bearerAuth: [] }];
   } else {
