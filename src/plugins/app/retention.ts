@@ -38,6 +38,9 @@ export default fp(
       database ??= openDatabase(databaseKind, databaseUrl, {
         onPoolError: (error) =>
           log.warn({ err: { message: error.message } }, 'idle database connection dropped'),
+      }).catch((error: unknown) => {
+        database = undefined; // the next run tries again
+        throw error;
       });
       const result = await purgeVerifications(await database, { days: recordRetentionDays });
       if (fastify.hasDecorator('metrics')) fastify.metrics.purged.inc(result.count);
