@@ -4,9 +4,15 @@ import fp from 'fastify-plugin';
 import type { Config } from './config.js';
 import backend from './plugins/app/backend.js';
 import configPlugin from './plugins/app/config.js';
+import metrics from './plugins/app/metrics.js';
 import problems from './plugins/app/problems.js';
+import retention from './plugins/app/retention.js';
 import storage from './plugins/app/storage.js';
 import verifications from './plugins/app/verifications.js';
+import swagger from './plugins/external/swagger.js';
+import swaggerUi from './plugins/external/swagger-ui.js';
+import metricsRoutes from './routes/metrics.js';
+import openapiRoutes from './routes/openapi.js';
 import opsRoutes from './routes/ops.js';
 import verificationsRoutes from './routes/v1/verifications.js';
 import { ProblemSchema } from './schemas/problem.js';
@@ -23,12 +29,20 @@ export default fp<AppOptions>(
 
     await fastify.register(configPlugin, { config });
     await fastify.register(problems);
+    // Before any route: the document is collected as routes are added.
+    await fastify.register(swagger);
+    // Before verifications: it supplies the service's observer hooks.
+    await fastify.register(metrics);
     // The backend first: a misconfigured one refuses the start before migrations touch the database.
     await fastify.register(backend);
     await fastify.register(storage);
     await fastify.register(verifications);
+    await fastify.register(retention);
 
     await fastify.register(opsRoutes);
+    await fastify.register(metricsRoutes);
+    await fastify.register(openapiRoutes);
+    await fastify.register(swaggerUi);
     await fastify.register(
       async (v1) => {
         await v1.register(verificationsRoutes);

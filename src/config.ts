@@ -30,6 +30,8 @@ export interface Config {
   verifyCodeOnlyOnce: boolean;
   maxFailedAttempts: number;
   recordRetentionDays: number;
+  /** milliseconds between scheduled purges of old sessions; 0 turns the schedule off */
+  purgeIntervalMs: number;
 
   // service settings
   port: number;
@@ -48,6 +50,41 @@ export interface Config {
 }
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * Every variable loadConfig reads by its full name, so the Dockerfile, docker-compose.yml and
+ * .env.example can be checked against it. The per-key families are in ENV_VARIABLE_PREFIXES.
+ */
+export const ENV_VARIABLES = [
+  'PHONE_VERIFICATION_BACKEND',
+  'PHONE_VERIFICATION_OPTIONS',
+  'PHONE_VERIFICATION_TOKEN_LENGTH',
+  'PHONE_VERIFICATION_MESSAGE',
+  'PHONE_VERIFICATION_APP_NAME',
+  'PHONE_VERIFICATION_SECURITY_CODE_EXPIRATION_TIME',
+  'PHONE_VERIFICATION_VERIFY_SECURITY_CODE_ONLY_ONCE',
+  'PHONE_VERIFICATION_SECURITY_CODE_EXPIRATION_SECONDS',
+  'PHONE_VERIFICATION_MAX_FAILED_ATTEMPTS',
+  'PHONE_VERIFICATION_MIN_TOKEN_LENGTH',
+  'PHONE_VERIFICATION_RECORD_RETENTION_DAYS',
+  'PORT',
+  'HOST',
+  'DATABASE_URL',
+  'MIGRATE_ON_START',
+  'PLUGINS_DIR',
+  'LOG_LEVEL',
+  'API_KEYS',
+  'RATE_LIMIT_MAX',
+  'RATE_LIMIT_WINDOW',
+  'PHONE_RATE_LIMIT_MAX',
+  'PHONE_RATE_LIMIT_WINDOW',
+  'REDIS_URL',
+  'TRUST_PROXY',
+  'PURGE_INTERVAL',
+] as const;
+
+/** Variable families with one variable per key or language: PHONE_VERIFICATION_OPTIONS_SID, …_MESSAGE_DE. */
+export const ENV_VARIABLE_PREFIXES = ['PHONE_VERIFICATION_OPTIONS_', 'PHONE_VERIFICATION_MESSAGE_'] as const;
 
 const PREFIX = 'PHONE_VERIFICATION_';
 const OPTION_PREFIX = `${PREFIX}OPTIONS_`;
@@ -122,6 +159,17 @@ function rateLimit(
     fail(windowName, 'expected milliseconds or "N second(s)/minute(s)/hour(s)/day(s)"', raw);
   }
   return { max: integer(env, maxName, max, 1), windowMs };
+}
+
+/** PURGE_INTERVAL: a window like RATE_LIMIT_WINDOW, or 0/off to leave purging to `npm run purge`. */
+function purgeInterval(env: Env): number {
+  const raw = text(env, 'PURGE_INTERVAL', '1 hour');
+  if (['0', 'off', 'false', 'never'].includes(raw.trim().toLowerCase())) return 0;
+  const ms = parseWindow(raw);
+  if (ms === undefined) {
+    fail('PURGE_INTERVAL', 'expected milliseconds, "N second(s)/minute(s)/hour(s)/day(s)" or off', raw);
+  }
+  return ms;
 }
 
 function backendOptions(env: Env): Record<string, unknown> {
@@ -221,6 +269,7 @@ export function loadConfig(env: Env = process.env): Config {
     verifyCodeOnlyOnce: boolean(env, `${PREFIX}VERIFY_SECURITY_CODE_ONLY_ONCE`, true),
     maxFailedAttempts: integer(env, `${PREFIX}MAX_FAILED_ATTEMPTS`, 5, 1),
     recordRetentionDays: integer(env, `${PREFIX}RECORD_RETENTION_DAYS`, 30, 1),
+    purgeIntervalMs: purgeInterval(env),
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: text(env, 'HOST', '0.0.0.0'),
     databaseUrl,

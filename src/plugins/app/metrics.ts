@@ -1,0 +1,104 @@
+// Prometheus metrics: the verification flow (through the service's observer hooks), SMS send
+// latency, HTTP request durations and the process's default metrics. Each app instance has its own
+// Registry, so several apps in one process (tests) never share or clash over metrics.
+import fp from 'fastify-plugin';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { CheckOutcome, VerificationObserver } from '../../verification/service.js';
+
+export interface Metrics {
+  registry: Registry;
+  /** sessions removed by retention purges */
+  purged: Counter<never>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics;
+  }
+}
+
+/** Why a verification did not approve: a check's outcome, or the backend failing to send. */
+export type FailureReason = Exclude<CheckOutcome, 'approved'> | 'send_failed';
+
+export default fp(
+  async (fastify) => {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+
+    const started = new Counter({
+      name: 'phone_verify_verifications_started_total',
+      help: 'Verifications started (a code was generated and handed to the backend)',
+      labelNames: ['backend'] as const,
+      registers: [registry],
+    });
+    const approved = new Counter({
+      name: 'phone_verify_verifications_approved_total',
+      help: 'Code checks that approved a verification',
+      labelNames: ['backend'] as const,
+      registers: [registry],
+    });
+    const failed = new Counter({
+      name: 'phone_verify_verifications_failed_total',
+      help: 'Code checks that did not approve, and sends that failed, by reason',
+      labelNames: ['backend', 'reason'] as const,
+      registers: [registry],
+    });
+    const sendDuration = new Histogram({
+      name: 'phone_verify_sms_send_duration_seconds',
+      help: "Time the SMS backend's sendSms took, by result",
+      labelNames: ['backend', 'result'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+      registers: [registry],
+    });
+    const httpDuration = new Histogram({
+      name: 'phone_verify_http_request_duration_seconds',
+      help: 'HTTP request durations by route template, method and status code',
+      labelNames: ['method', 'route', 'status_code'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+    const purged = new Counter({
+      name: 'phone_verify_purged_verifications_total',
+      help: 'Finished or expired verifications deleted by retention purges',
+      registers: [registry],
+    });
+
+    // Every label combination from the start, so rates work from the first scrape.
+    const backend = fastify.config.backend;
+    started.inc({ backend }, 0);
+    approved.inc({ backend }, 0);
+    for (const reason of [
+      'invalid',
+      'expired',
+      'already_verified',
+      'too_many_attempts',
+      'send_failed',
+    ] satisfies FailureReason[]) {
+      failed.inc({ backend, reason }, 0);
+    }
+
+    const observer: VerificationObserver = {
+      started: (name) => started.inc({ backend: name }),
+      sent: (name, seconds, ok) => {
+        sendDuration.observe({ backend: name, result: ok ? 'ok' : 'error' }, seconds);
+        if (!ok) failed.inc({ backend: name, reason: 'send_failed' });
+      },
+      checked: (name, outcome) => {
+        if (outcome === 'approved') approved.inc({ backend: name });
+        else failed.inc({ backend: name, reason: outcome });
+      },
+    };
+    fastify.decorate('verificationObserver', observer);
+    fastify.decorate('metrics', { registry, purged });
+
+    fastify.addHook('onResponse', async (request, reply) => {
+      // The route template keeps the label set bounded; unknown URLs share one label.
+      const route = request.routeOptions.url ?? 'unmatched';
+      httpDuration.observe(
+        { method: request.method, route, status_code: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+    });
+  },
+  { name: 'metrics', dependencies: ['config'] },
+);

@@ -1,0 +1,87 @@
+// Purges finished and expired sessions older than PHONE_VERIFICATION_RECORD_RETENTION_DAYS every
+// PURGE_INTERVAL (off with 0). Runs are jittered so replicas started together spread out, the timer
+// is unref'd (it never keeps the process alive), and close waits for a run in progress.
+import fp from 'fastify-plugin';
+import { type PurgeResult, purgeVerifications } from '../../retention/purge.js';
+import { type Database, openDatabase } from '../../storage/database.js';
+
+export interface Retention {
+  /** one purge now, as the schedule would run it */
+  runNow(): Promise<PurgeResult>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    retention: Retention;
+  }
+}
+
+/** The first run comes soon after start (within about a minute), later ones every interval ±10%. */
+function firstDelay(intervalMs: number): number {
+  return Math.min(intervalMs, 60_000) * (0.5 + Math.random());
+}
+function nextDelay(intervalMs: number): number {
+  return intervalMs * (0.9 + 0.2 * Math.random());
+}
+
+export default fp(
+  async (fastify) => {
+    const { databaseKind, databaseUrl, recordRetentionDays, purgeIntervalMs } = fastify.config;
+    const log = fastify.log.child({ module: 'retention' });
+    // Its own client, opened on first use: the purge never competes with the store's for a connection.
+    let database: Promise<Database> | undefined;
+    let running: Promise<PurgeResult> | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let closed = false;
+
+    const purgeOnce = async (): Promise<PurgeResult> => {
+      database ??= openDatabase(databaseKind, databaseUrl, {
+        onPoolError: (error) =>
+          log.warn({ err: { message: error.message } }, 'idle database connection dropped'),
+      }).catch((error: unknown) => {
+        database = undefined; // the next run tries again
+        throw error;
+      });
+      const result = await purgeVerifications(await database, { days: recordRetentionDays });
+      if (fastify.hasDecorator('metrics')) fastify.metrics.purged.inc(result.count);
+      if (result.count > 0) {
+        log.info(
+          { deleted: result.count, batches: result.batches, cutoff: result.cutoff.toISOString() },
+          `purged ${result.count} verification(s) older than ${recordRetentionDays} day(s)`,
+        );
+      }
+      return result;
+    };
+
+    const runNow = (): Promise<PurgeResult> => {
+      running ??= purgeOnce().finally(() => {
+        running = undefined;
+      });
+      return running;
+    };
+
+    const schedule = (delay: number) => {
+      timer = setTimeout(async () => {
+        try {
+          await runNow();
+        } catch (error) {
+          log.warn({ err: { message: (error as Error).message } }, 'retention purge failed; will retry');
+        }
+        if (!closed) schedule(nextDelay(purgeIntervalMs));
+      }, delay);
+      timer.unref();
+    };
+
+    fastify.decorate('retention', { runNow });
+    if (purgeIntervalMs > 0) {
+      fastify.addHook('onReady', async () => schedule(firstDelay(purgeIntervalMs)));
+    }
+    fastify.addHook('onClose', async () => {
+      closed = true;
+      clearTimeout(timer);
+      await running?.catch(() => {});
+      await database?.then((opened) => opened.client.$disconnect()).catch(() => {});
+    });
+  },
+  { name: 'retention', dependencies: ['config', 'storage'] },
+);

@@ -1,0 +1,64 @@
+// Example bodies for the OpenAPI document: one per success response and one per error code, so a
+// reader (or a generated client's docs) sees real payloads beside every status.
+import { type ProblemCode, problem } from '../errors.js';
+
+/** Request bodies by "METHOD path". */
+export const REQUEST_EXAMPLES: Record<string, unknown> = {
+  'post /v1/verifications': { phone_number: '+1 (415) 555-0100', locale: 'de' },
+  'post /v1/verifications/verify': {
+    phone_number: '+14155550100',
+    security_code: '123456',
+    session_token: 'q3Yt0m7V1x9a4JmZbqk2nB8sR6dWc5fH',
+  },
+};
+
+/** Success bodies by "METHOD path" (the OpenAPI path form) and status. */
+export const SUCCESS_EXAMPLES: Record<string, Record<string, unknown>> = {
+  'post /v1/verifications': {
+    '201': {
+      id: 'b0f0a5a2-6c1e-4d1a-9d7e-3f5c0c8f9a21',
+      session_token: 'q3Yt0m7V1x9a4JmZbqk2nB8sR6dWc5fH',
+      phone_number: '+14155550100',
+      status: 'pending',
+      expires_at: '2026-01-01T13:00:00.000Z',
+    },
+  },
+  'post /v1/verifications/verify': {
+    '200': { status: 'approved', phone_number: '+14155550100', verified_at: '2026-01-01T12:01:30.000Z' },
+  },
+  'get /v1/verifications/{id}': {
+    '200': {
+      id: 'b0f0a5a2-6c1e-4d1a-9d7e-3f5c0c8f9a21',
+      phone_number: '+14155550100',
+      status: 'approved',
+      created_at: '2026-01-01T12:00:00.000Z',
+      expires_at: '2026-01-01T13:00:00.000Z',
+      verified_at: '2026-01-01T12:01:30.000Z',
+      attempts: 0,
+    },
+  },
+  'get /healthz': { '200': { status: 'ok' } },
+  'get /readyz': { '200': { status: 'ok' } },
+};
+
+const DETAILS: Record<ProblemCode, string> = {
+  validation_error: "Invalid request: must have required property 'phone_number'",
+  invalid_phone_number: 'The phone number "12345" is not a valid international number.',
+  security_code_invalid: 'The security code is not valid for this session.',
+  security_code_expired: 'The security code has expired; start a new verification.',
+  security_code_already_verified: 'The security code was already used.',
+  unauthorized: 'Send a valid API key as "Authorization: Bearer <key>".',
+  not_found: 'No verification with id "b0f0a5a2-6c1e-4d1a-9d7e-3f5c0c8f9a21"',
+  payload_too_large: 'The request body is larger than this service accepts.',
+  unsupported_media_type: 'Send the body as application/json.',
+  rate_limited: 'Too many requests; retry after 60 seconds.',
+  too_many_attempts: 'Too many wrong codes: this verification is locked.',
+  internal_error: 'The service failed to handle this request.',
+  backend_error: 'The SMS backend failed to send the message.',
+  service_unavailable: 'The database is unreachable.',
+};
+
+/** An example problem document for a code. */
+export function problemExample(code: ProblemCode) {
+  return problem(code, DETAILS[code]);
+}

@@ -1,0 +1,60 @@
+// `npm run purge`: the CLI as a process on a real SQLite file, printing what it would delete and
+// what it deleted.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { openDatabase } from '../../src/storage/database.js';
+import { sqliteUrl } from '../helper.js';
+import { countRows, insertRows } from '../retention/fixtures.js';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const cli = fileURLToPath(new URL('../../src/cli/purge.ts', import.meta.url));
+
+function purge(args: string[], env: Record<string, string>) {
+  return run(process.execPath, ['--import', 'tsx', cli, ...args], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env },
+  });
+}
+
+t.test('--dry-run prints the count and deletes nothing; then --days N deletes', async (t) => {
+  const url = await sqliteUrl(t);
+  const database = await openDatabase('sqlite', url);
+  t.teardown(() => database.client.$disconnect());
+  await insertRows(database, [
+    { status: 'approved', updatedDaysAgo: 12, expiresDaysAgo: 12, sends: 1 },
+    { status: 'canceled', updatedDaysAgo: 8, expiresDaysAgo: 8 },
+    { status: 'failed', updatedDaysAgo: 3, expiresDaysAgo: 3 },
+    { status: 'pending', updatedDaysAgo: 0, expiresDaysAgo: -0.04 },
+  ]);
+
+  const dry = await purge(['--days', '7', '--dry-run'], { DATABASE_URL: url });
+  t.match(
+    dry.stdout,
+    /^would delete 2 finished or expired verification\(s\) last updated before \S+ \(7 day\(s\) ago\)\n$/,
+  );
+  t.equal(await countRows(database, 'verifications'), 4);
+
+  const real = await purge(['--days', '7', '--batch-size', '1'], { DATABASE_URL: url });
+  t.match(real.stdout, /^deleted 2 .* in 2 batch\(es\)\n$/);
+  t.equal(await countRows(database, 'verifications'), 2);
+  t.equal(await countRows(database, 'send_attempts'), 0);
+
+  const byDefault = await purge([], { DATABASE_URL: url, PHONE_VERIFICATION_RECORD_RETENTION_DAYS: '2' });
+  t.match(byDefault.stdout, /^deleted 1 .*\(2 day\(s\) ago\)/, 'days default to the retention setting');
+});
+
+t.test('bad arguments stop with a one-line error and exit 1', async (t) => {
+  const url = await sqliteUrl(t);
+  const wrongDays = await purge(['--days', 'ten'], { DATABASE_URL: url }).catch((error) => error);
+  t.equal(wrongDays.code, 1);
+  t.match(wrongDays.stderr, /--days: expected a whole number/);
+  const unknown = await purge(['--all'], { DATABASE_URL: url }).catch((error) => error);
+  t.equal(unknown.code, 1);
+  t.match(unknown.stderr, /usage: npm run purge/);
+  const badConfig = await purge([], { DATABASE_URL: 'mysql://x' }).catch((error) => error);
+  t.equal(badConfig.code, 1);
+  t.match(badConfig.stderr, /DATABASE_URL/);
+});
