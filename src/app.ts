@@ -2,11 +2,17 @@
 // register it on a bare Fastify instance.
 import fp from 'fastify-plugin';
 import type { Config } from './config.js';
+import auth from './plugins/app/auth.js';
 import backend from './plugins/app/backend.js';
 import configPlugin from './plugins/app/config.js';
+import phoneRateLimit from './plugins/app/phone-rate-limit.js';
 import problems from './plugins/app/problems.js';
+import rateCounter from './plugins/app/rate-counter.js';
 import storage from './plugins/app/storage.js';
 import verifications from './plugins/app/verifications.js';
+import helmet from './plugins/external/helmet.js';
+import rateLimit from './plugins/external/rate-limit.js';
+import redis from './plugins/external/redis.js';
 import opsRoutes from './routes/ops.js';
 import verificationsRoutes from './routes/v1/verifications.js';
 import { ProblemSchema } from './schemas/problem.js';
@@ -23,13 +29,26 @@ export default fp<AppOptions>(
 
     await fastify.register(configPlugin, { config });
     await fastify.register(problems);
+    await fastify.register(helmet);
+    await fastify.register(redis);
+    await fastify.register(rateCounter);
+    await fastify.register(rateLimit);
+    await fastify.register(auth);
     await fastify.register(storage);
     await fastify.register(backend);
+    await fastify.register(phoneRateLimit);
     await fastify.register(verifications);
 
     await fastify.register(opsRoutes);
     await fastify.register(
       async (v1) => {
+        // The per-IP limit runs before the key check, so guessing keys spends the same budget.
+        v1.addHook('onRequest', v1.rateLimit());
+        v1.addHook('onRequest', v1.requireApiKey);
+        // Replies carry session tokens and verification state: no cache may keep them.
+        v1.addHook('onSend', async (_request, reply) => {
+          reply.header('cache-control', 'no-store');
+        });
         await v1.register(verificationsRoutes);
       },
       { prefix: '/v1' },

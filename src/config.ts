@@ -43,9 +43,21 @@ export interface Config {
   rateLimit: RateLimitSetting;
   phoneRateLimit: RateLimitSetting;
   redisUrl: string | undefined;
+  /** prefix of every Redis key this service writes, so deployments can share one Redis */
+  redisKeyPrefix: string;
+  /** what the rate limits do while Redis is unreachable (see README, Security) */
+  rateLimitOnRedisError: RedisFailurePolicy;
+  /** how log lines show phone numbers */
+  logPhoneNumbers: 'masked' | 'full';
   /** Fastify trustProxy: false, true, a hop count, or addresses/CIDRs */
   trustProxy: boolean | number | string[];
 }
+
+/**
+ * While Redis is unreachable: `local` counts in each replica's memory (limits hold per replica),
+ * `open` stops limiting, `closed` refuses limited requests with 503.
+ */
+export type RedisFailurePolicy = 'local' | 'open' | 'closed';
 
 type Env = Record<string, string | undefined>;
 
@@ -121,6 +133,13 @@ function rateLimit(
     fail(windowName, 'expected milliseconds or "N second(s)/minute(s)/hour(s)/day(s)"', raw);
   }
   return { max: integer(env, maxName, max, 1), windowMs };
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (!(values as readonly string[]).includes(raw)) fail(name, `expected one of ${values.join(', ')}`, raw);
+  return raw as T;
 }
 
 function backendOptions(env: Env): Record<string, unknown> {
@@ -234,6 +253,9 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimit: rateLimit(env, 'RATE_LIMIT_MAX', 'RATE_LIMIT_WINDOW', 100, '1 minute'),
     phoneRateLimit: rateLimit(env, 'PHONE_RATE_LIMIT_MAX', 'PHONE_RATE_LIMIT_WINDOW', 5, '1 hour'),
     redisUrl,
+    redisKeyPrefix: text(env, 'REDIS_KEY_PREFIX', 'phone-verify:'),
+    rateLimitOnRedisError: oneOf(env, 'RATE_LIMIT_ON_REDIS_ERROR', ['local', 'open', 'closed'], 'local'),
+    logPhoneNumbers: oneOf(env, 'LOG_PHONE_NUMBERS', ['masked', 'full'], 'masked'),
     trustProxy: trustProxy(env),
   };
 }
