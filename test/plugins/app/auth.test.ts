@@ -27,7 +27,11 @@ t.test('with API_KEYS set', async (t) => {
     ['no header', {}, 'Bearer realm="phone-verify"'],
     ['a wrong key', { authorization: 'Bearer not-a-key' }, 'error="invalid_token"'],
     ['a prefix of a key', { authorization: 'Bearer first-key' }, 'error="invalid_token"'],
-    ['two keys joined', { authorization: 'Bearer first-key-0123456789abcdef,second' }, 'error="invalid_request"'],
+    [
+      'two keys joined',
+      { authorization: 'Bearer first-key-0123456789abcdef,second' },
+      'error="invalid_request"',
+    ],
     ['another scheme', { authorization: 'Basic Zmlyc3Qta2V5' }, 'error="invalid_request"'],
     ['no credential', { authorization: 'Bearer ' }, 'error="invalid_request"'],
     ['the bare key', { authorization: 'first-key-0123456789abcdef' }, 'error="invalid_request"'],
@@ -42,7 +46,10 @@ t.test('with API_KEYS set', async (t) => {
     t.ok(String(reply.headers['www-authenticate']).includes(challenge), `${what}: ${challenge}`);
   }
 
-  const get = await app.inject({ method: 'GET', url: '/v1/verifications/00000000-0000-4000-8000-000000000000' });
+  const get = await app.inject({
+    method: 'GET',
+    url: '/v1/verifications/00000000-0000-4000-8000-000000000000',
+  });
   t.equal(get.statusCode, 401, 'GET needs a key too');
   const verify = await postJson(app, '/v1/verifications/verify', {});
   t.equal(verify.statusCode, 401, 'the key is checked before the body');

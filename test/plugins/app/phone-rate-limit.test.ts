@@ -85,9 +85,15 @@ t.test('failed sends count; failures of the service before the send do not', asy
 
 t.test('the per-number limit answers before any code is made or sent', async (t) => {
   const target = await build(t, { env: { PHONE_RATE_LIMIT_MAX: '1' } });
-  t.equal((await postJson(target.app, '/v1/verifications', { phone_number: '+14155550100' })).statusCode, 201);
+  t.equal(
+    (await postJson(target.app, '/v1/verifications', { phone_number: '+14155550100' })).statusCode,
+    201,
+  );
   const sentBefore = target.logs.entries.filter((entry) => entry.backend === 'console').length;
-  t.equal((await postJson(target.app, '/v1/verifications', { phone_number: '+14155550100' })).statusCode, 429);
+  t.equal(
+    (await postJson(target.app, '/v1/verifications', { phone_number: '+14155550100' })).statusCode,
+    429,
+  );
   const sentAfter = target.logs.entries.filter((entry) => entry.backend === 'console').length;
   t.equal(sentAfter, sentBefore, 'no message went out for the limited start');
 });

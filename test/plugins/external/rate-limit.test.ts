@@ -16,7 +16,11 @@ t.test('the per-IP limit answers 429 rate_limited with Retry-After and the rate-
   const limited = await app.inject({ method: 'GET', url: UNKNOWN_ID });
   t.equal(limited.statusCode, 429);
   t.match(limited.headers['content-type'], /^application\/problem\+json/);
-  t.match(limited.json(), { status: 429, code: 'rate_limited', type: 'urn:phone-verify:problem:rate_limited' });
+  t.match(limited.json(), {
+    status: 429,
+    code: 'rate_limited',
+    type: 'urn:phone-verify:problem:rate_limited',
+  });
   t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After in seconds');
   t.ok(Number(limited.headers['retry-after']) <= 60, 'Retry-After within the window');
   t.equal(limited.headers['x-ratelimit-limit'], '3');
