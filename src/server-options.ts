@@ -22,9 +22,11 @@ const SECRET_FIELDS = [
   'security_code',
   'securityCode',
   'token',
+  'auth_token',
   'sandbox_token',
   'secret',
   'password',
+  'key',
   'backendOptions',
 ];
 const PHONE_FIELDS = ['phone_number', 'phoneNumber'];
