@@ -8,6 +8,7 @@ const KEYS = 'first-key-0123456789abcdef,second-key-fedcba9876543210';
 
 t.test('bearerToken reads only the Bearer scheme', async (t) => {
   t.equal(bearerToken('Bearer abc.DEF-123_~+/='), 'abc.DEF-123_~+/=');
+  t.equal(bearerToken('Bearer k!y#%'), 'k!y#%', 'any key without spaces');
   t.equal(bearerToken('bearer abc'), 'abc', 'the scheme is case-insensitive');
   t.equal(bearerToken('Basic dXNlcjpwYXNz'), undefined);
   t.equal(bearerToken('Bearer'), undefined);
@@ -30,7 +31,7 @@ t.test('with API_KEYS set', async (t) => {
     [
       'two keys joined',
       { authorization: 'Bearer first-key-0123456789abcdef,second' },
-      'error="invalid_request"',
+      'error="invalid_token"',
     ],
     ['another scheme', { authorization: 'Basic Zmlyc3Qta2V5' }, 'error="invalid_request"'],
     ['no credential', { authorization: 'Bearer ' }, 'error="invalid_request"'],
@@ -72,6 +73,14 @@ t.test('with API_KEYS set', async (t) => {
   t.notOk(target.logs.text.includes('first-key'), 'no key in the log');
   t.notOk(target.logs.text.includes('second-key'), 'no key in the log');
   t.notOk(target.logs.text.includes('API_KEYS is unset'), 'no open-API warning');
+  t.notOk(target.logs.text.includes('shorter than'), 'no weak-key warning');
+});
+
+t.test('short keys are reported at start, without the key', async (t) => {
+  const target = await build(t, { env: { API_KEYS: 'short1,long-enough-key-0123456789' } });
+  const warning = target.logs.entries.find((entry) => String(entry.msg).includes('shorter than 16'));
+  t.equal(warning?.keys, 1);
+  t.notOk(target.logs.text.includes('short1'));
 });
 
 t.test('wrong keys spend the per-IP budget', async (t) => {
