@@ -43,6 +43,15 @@ export class TcpProxy {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /** Keeps the connections open but passes nothing on: a Redis that hangs. */
+  freeze(): void {
+    for (const socket of this.#sockets) socket.pause();
+  }
+
+  thaw(): void {
+    for (const socket of this.#sockets) socket.resume();
+  }
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }

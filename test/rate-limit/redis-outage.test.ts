@@ -138,3 +138,25 @@ t.test('Redis unreachable at start: the service starts, limits per replica, and 
   t.equal((await start(target)).statusCode, 201, 'the shared count starts from zero');
   t.equal((await start(target)).statusCode, 429);
 });
+
+t.test('a Redis that hangs does not hang requests', async (t) => {
+  if (!(await redisAvailable(t))) return;
+  const proxy = await proxyToRedis(t);
+  const target = await build(t, {
+    env: { REDIS_URL: proxy.url, REDIS_KEY_PREFIX: prefix(t), PHONE_RATE_LIMIT_MAX: '1' },
+  });
+  t.equal((await start(target)).statusCode, 201);
+
+  proxy.freeze();
+  const during = await start(target, '+14155550199');
+  t.equal(during.statusCode, 201, 'answered after the command timeout, counted in memory');
+  const outage = logged(target, 'rate-limit store (Redis) unreachable');
+  t.equal(outage.length, 1);
+  t.match(outage[0], { err: { message: /timed out/i } });
+  t.equal((await start(target, '+14155550199')).statusCode, 429, 'the local count holds');
+
+  proxy.thaw();
+  const after = await start(target);
+  t.equal(after.statusCode, 429, 'the shared count (1 of 1, kept in Redis) is used again');
+  t.equal(logged(target, 'reachable again').length, 1, 'recovery logged');
+});
