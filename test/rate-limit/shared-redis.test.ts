@@ -92,3 +92,12 @@ t.test('API keys over HTTP on two replicas', async (t) => {
     t.equal((await fetch(`${base}/readyz`)).status, 200);
   }
 });
+
+t.test('closing the app closes its Redis connection', async (t) => {
+  if (!(await redisAvailable(t))) return;
+  const target = await build(t, { env: { REDIS_URL: REDIS_TEST_URL, REDIS_KEY_PREFIX: redisPrefix(t) } });
+  const redis = target.app.redis;
+  t.equal(redis?.status, 'ready');
+  await target.app.close();
+  t.equal(redis?.status, 'end');
+});
