@@ -1,6 +1,8 @@
 // The ioredis client that holds the rate-limit counters when REDIS_URL is set (null otherwise).
 // Tuned so Redis going away can neither crash the process nor hang a request: errors are
 // listened to, commands fail at once while disconnected, and the client reconnects on its own.
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
 
@@ -61,11 +63,13 @@ export default fp(
 
     fastify.decorate('redis', redis);
     fastify.addHook('onClose', async () => {
-      if (redis.status === 'ready') {
-        await redis.quit().catch(() => redis.disconnect());
-      } else {
-        redis.disconnect();
+      if (redis.status !== 'ready') {
+        redis.disconnect(); // also cancels a pending reconnect
+        return;
       }
+      const ended = once(redis, 'end');
+      await redis.quit().catch(() => redis.disconnect());
+      await Promise.race([ended, sleep(COMMAND_TIMEOUT_MS, undefined, { ref: false })]);
     });
   },
   { name: 'redis', dependencies: ['config'] },
