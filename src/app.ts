@@ -2,13 +2,19 @@
 // register it on a bare Fastify instance.
 import fp from 'fastify-plugin';
 import type { Config } from './config.js';
+import auth from './plugins/app/auth.js';
 import backend from './plugins/app/backend.js';
 import configPlugin from './plugins/app/config.js';
 import metrics from './plugins/app/metrics.js';
+import phoneRateLimit from './plugins/app/phone-rate-limit.js';
 import problems from './plugins/app/problems.js';
+import rateCounter from './plugins/app/rate-counter.js';
 import retention from './plugins/app/retention.js';
 import storage from './plugins/app/storage.js';
 import verifications from './plugins/app/verifications.js';
+import helmet from './plugins/external/helmet.js';
+import rateLimit from './plugins/external/rate-limit.js';
+import redis from './plugins/external/redis.js';
 import swagger from './plugins/external/swagger.js';
 import swaggerUi from './plugins/external/swagger-ui.js';
 import metricsRoutes from './routes/metrics.js';
@@ -29,6 +35,11 @@ export default fp<AppOptions>(
 
     await fastify.register(configPlugin, { config });
     await fastify.register(problems);
+    await fastify.register(helmet);
+    await fastify.register(redis);
+    await fastify.register(rateCounter);
+    await fastify.register(rateLimit);
+    await fastify.register(auth);
     // Before any route: the document is collected as routes are added.
     await fastify.register(swagger);
     // Before verifications: it supplies the service's observer hooks.
@@ -36,6 +47,7 @@ export default fp<AppOptions>(
     // The backend first: a misconfigured one refuses the start before migrations touch the database.
     await fastify.register(backend);
     await fastify.register(storage);
+    await fastify.register(phoneRateLimit);
     await fastify.register(verifications);
     await fastify.register(retention);
 
@@ -45,6 +57,13 @@ export default fp<AppOptions>(
     await fastify.register(swaggerUi);
     await fastify.register(
       async (v1) => {
+        // The per-IP limit runs before the key check, so guessing keys spends the same budget.
+        v1.addHook('onRequest', v1.rateLimit());
+        v1.addHook('onRequest', v1.requireApiKey);
+        // Replies carry session tokens and verification state: no cache may keep them.
+        v1.addHook('onSend', async (_request, reply) => {
+          reply.header('cache-control', 'no-store');
+        });
         await v1.register(verificationsRoutes);
       },
       { prefix: '/v1' },

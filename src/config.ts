@@ -45,9 +45,21 @@ export interface Config {
   rateLimit: RateLimitSetting;
   phoneRateLimit: RateLimitSetting;
   redisUrl: string | undefined;
+  /** prefix of every Redis key this service writes, so deployments can share one Redis */
+  redisKeyPrefix: string;
+  /** what the rate limits do while Redis is unreachable (see README, Security) */
+  rateLimitOnRedisError: RedisFailurePolicy;
+  /** how log lines show phone numbers */
+  logPhoneNumbers: 'masked' | 'full';
   /** Fastify trustProxy: false, true, a hop count, or addresses/CIDRs */
   trustProxy: boolean | number | string[];
 }
+
+/**
+ * While Redis is unreachable: `local` counts in each replica's memory (limits hold per replica),
+ * `open` stops limiting, `closed` refuses limited requests with 503.
+ */
+export type RedisFailurePolicy = 'local' | 'open' | 'closed';
 
 type Env = Record<string, string | undefined>;
 
@@ -81,6 +93,9 @@ export const ENV_VARIABLES = [
   'REDIS_URL',
   'TRUST_PROXY',
   'PURGE_INTERVAL',
+  'REDIS_KEY_PREFIX',
+  'RATE_LIMIT_ON_REDIS_ERROR',
+  'LOG_PHONE_NUMBERS',
 ] as const;
 
 /** Variable families with one variable per key or language: PHONE_VERIFICATION_OPTIONS_SID, …_MESSAGE_DE. */
@@ -170,6 +185,13 @@ function purgeInterval(env: Env): number {
     fail('PURGE_INTERVAL', 'expected milliseconds, "N second(s)/minute(s)/hour(s)/day(s)" or off', raw);
   }
   return ms;
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (!(values as readonly string[]).includes(raw)) fail(name, `expected one of ${values.join(', ')}`, raw);
+  return raw as T;
 }
 
 function backendOptions(env: Env): Record<string, unknown> {
@@ -284,6 +306,9 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimit: rateLimit(env, 'RATE_LIMIT_MAX', 'RATE_LIMIT_WINDOW', 100, '1 minute'),
     phoneRateLimit: rateLimit(env, 'PHONE_RATE_LIMIT_MAX', 'PHONE_RATE_LIMIT_WINDOW', 5, '1 hour'),
     redisUrl,
+    redisKeyPrefix: text(env, 'REDIS_KEY_PREFIX', 'phone-verify:'),
+    rateLimitOnRedisError: oneOf(env, 'RATE_LIMIT_ON_REDIS_ERROR', ['local', 'open', 'closed'], 'local'),
+    logPhoneNumbers: oneOf(env, 'LOG_PHONE_NUMBERS', ['masked', 'full'], 'masked'),
     trustProxy: trustProxy(env),
   };
 }

@@ -2,16 +2,54 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
+import { maskPhoneNumber } from './verification/phone.js';
 
 /** Largest request body accepted; a verification request is a few hundred bytes. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
+/**
+ * Log fields that never show their value, at the top level of a log line or one level down:
+ * credentials, session tokens, security codes, backend options and their secrets.
+ */
+const SECRET_FIELDS = [
+  'authorization',
+  'cookie',
+  'api_key',
+  'apiKey',
+  'apiKeys',
+  'session_token',
+  'sessionToken',
+  'security_code',
+  'securityCode',
+  'token',
+  'auth_token',
+  'sandbox_token',
+  'secret',
+  'password',
+  'key',
+  'backendOptions',
+];
+const PHONE_FIELDS = ['phone_number', 'phoneNumber'];
+const anyDepth = (fields: string[]) => fields.flatMap((field) => [field, `*.${field}`]);
+
 export function loggerOptions(config: Config): Exclude<FastifyServerOptions['logger'], boolean | undefined> {
+  const maskPhones = config.logPhoneNumbers === 'masked';
+  const paths = [
+    'req.headers.authorization',
+    'req.headers.cookie',
+    'req.headers["x-api-key"]',
+    ...anyDepth(SECRET_FIELDS),
+    ...(maskPhones ? anyDepth(PHONE_FIELDS) : []),
+  ];
   return {
     level: config.logLevel,
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
-      censor: '[redacted]',
+      paths,
+      // Numbers stay recognisable enough to correlate lines (LOG_PHONE_NUMBERS=masked, the default).
+      censor: (value: unknown, path: string[]) =>
+        PHONE_FIELDS.includes(path.at(-1)!) && typeof value === 'string'
+          ? maskPhoneNumber(value)
+          : '[redacted]',
     },
   };
 }

@@ -33,6 +33,17 @@ export interface VerificationSettings {
   backendName: string;
   /** the tenant; "default" until several services are exposed */
   serviceId?: string;
+  /** the per-number limit on starts; none when absent */
+  phoneQuota?: PhoneQuota;
+}
+
+/**
+ * Limits starts per phone number (kept outside the domain: memory or Redis). `take` throws a
+ * rate-limit error when the number is over its limit. Every start that reached the backend
+ * counts, sent or failed; a start the service itself failed before that gives its slot back.
+ */
+export interface PhoneQuota {
+  take(phoneNumber: string): Promise<{ release(): Promise<void> }>;
 }
 
 /** Why a check did not approve, as counted in metrics. */
@@ -124,6 +135,21 @@ export class VerificationService {
 
   async start(request: StartRequest): Promise<StartedVerification> {
     const phoneNumber = normalizePhoneNumber(request.phoneNumber);
+    const slot = await this.settings.phoneQuota?.take(phoneNumber);
+    const progress = { reachedBackend: false };
+    try {
+      return await this.#start(phoneNumber, request, progress);
+    } catch (error) {
+      if (slot && !progress.reachedBackend) await slot.release().catch(() => {});
+      throw error;
+    }
+  }
+
+  async #start(
+    phoneNumber: string,
+    request: StartRequest,
+    progress: { reachedBackend: boolean },
+  ): Promise<StartedVerification> {
     const { backend, settings } = this;
     const securityCode = String(await backend.generateSecurityCode());
     const sessionToken = String(await backend.generateSessionToken(phoneNumber));
@@ -152,6 +178,7 @@ export class VerificationService {
     this.observer.started?.(settings.backendName);
 
     const sendStarted = process.hrtime.bigint();
+    progress.reachedBackend = true;
     try {
       await backend.sendSms(phoneNumber, message);
     } catch (error) {

@@ -25,6 +25,7 @@ export default fp(
         maxFailedAttempts: config.maxFailedAttempts,
         templates: { message: config.message, messages: config.messages },
         backendName: config.backend,
+        phoneQuota: fastify.hasDecorator('phoneQuota') ? fastify.phoneQuota : undefined,
       },
       fastify.log.child({ module: 'verification' }),
       fastify.verificationObserver,
