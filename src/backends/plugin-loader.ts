@@ -2,13 +2,13 @@
 // export ClassName of module.js|.mjs|.cjs, a bare "module" takes its default export. The file is
 // resolved explicitly and only inside PLUGINS_DIR, imported, shape-checked and constructed; each
 // way this can fail is a ConfigError of one line that names the file or export and the cause.
-import { spawnSync } from 'node:child_process';
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, isSecretName } from '../config.js';
 import { BaseBackend } from './base.js';
 import { constructBackend, isConstructor } from './plugin-adapter.js';
+import { syntaxProblemIn } from './plugin-syntax.js';
 import { installSelfImport } from './self-import.js';
 
 /** The extensions a plugin file may have, in the order they are looked up. */
@@ -112,22 +112,10 @@ function pathOf(location: string): string {
   return location.startsWith('file:') ? fileURLToPath(location) : location;
 }
 
-/**
- * Where a syntax error is: in the plugin file or (CommonJS only) in a file it requires; undefined
- * when the plugin file parses and the error is in some ES module it imports. An ESM SyntaxError carries no location, so the file is checked
- * with `node --check` (only on this failure path); a CommonJS one names it on its stack.
- */
-function syntaxErrorLocation(file: string, error: Error): { file: string; line: string } | undefined {
-  const fromStack = /^(\/.*):(\d+)$/.exec(error.stack?.split('\n')[0]?.trim() ?? '');
-  if (fromStack) return { file: fromStack[1]!, line: fromStack[2]! };
-  const check = spawnSync(process.execPath, ['--check', file], {
-    encoding: 'utf8',
-    env: { ...process.env, NODE_OPTIONS: '' },
-    timeout: 10_000,
-  });
-  if (check.status === 0) return undefined;
-  const line = /:(\d+)\s*$/m.exec(check.stderr.split('\n')[0] ?? '')?.[1];
-  return { file, line: line ?? '?' };
+/** Where a CommonJS SyntaxError is, from the first line of its stack ("/plugins/x.cjs:3"). */
+function commonJsSyntaxLocation(error: Error): { file: string; line: string } | undefined {
+  const match = /^(\/.*):(\d+)$/.exec(error.stack?.split('\n')[0]?.trim() ?? '');
+  return match ? { file: match[1]!, line: match[2]! } : undefined;
 }
 
 /** Tells apart why importing the file failed: syntax, a missing dependency, or its own code. */
@@ -135,7 +123,12 @@ function importFailure(file: string, error: unknown, options: Record<string, unk
   const err = error instanceof Error ? error : new Error(String(error));
   const code = (err as NodeJS.ErrnoException).code;
   const message = oneLine(err.message, options);
-  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+  // Loaders other than Node's own may drop the code, never the message.
+  if (
+    code === 'ERR_MODULE_NOT_FOUND' ||
+    code === 'MODULE_NOT_FOUND' ||
+    /^Cannot find (package|module) '/.test(err.message)
+  ) {
     const missing = /Cannot find (?:package|module) '([^']+)'/.exec(err.message)?.[1] ?? message;
     const importer =
       /imported from (\S+)/.exec(err.message)?.[1] ?? /Require stack:\n- (\S+)/.exec(err.message)?.[1];
@@ -145,14 +138,16 @@ function importFailure(file: string, error: unknown, options: Record<string, unk
       `${VARIABLE}: ${file} imports ${JSON.stringify(missing)}${via}, which cannot be found${hint}`,
     );
   }
+  if (err.name === 'SyntaxError' && /does not provide an export named/.test(err.message)) {
+    return new ConfigError(`${VARIABLE}: ${file} cannot be linked: ${message}`);
+  }
+  const own = syntaxProblemIn(file);
+  if (own) {
+    const at = own.line ? ` at line ${own.line}` : '';
+    return new ConfigError(`${VARIABLE}: ${file} has a syntax error${at}: ${oneLine(own.message, options)}`);
+  }
   if (err.name === 'SyntaxError') {
-    if (/does not provide an export named/.test(err.message)) {
-      return new ConfigError(`${VARIABLE}: ${file} cannot be linked: ${message}`);
-    }
-    const where = syntaxErrorLocation(file, err);
-    if (where?.file === file) {
-      return new ConfigError(`${VARIABLE}: ${file} has a syntax error at line ${where.line}: ${message}`);
-    }
+    const where = commonJsSyntaxLocation(err);
     const culprit = where ? `${where.file} (line ${where.line}), which it imports,` : 'a module it imports';
     return new ConfigError(`${VARIABLE}: ${file} failed to load: ${culprit} has a syntax error: ${message}`);
   }
