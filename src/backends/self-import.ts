@@ -42,7 +42,9 @@ export async function resolve(specifier, context, nextResolve) {
     return await nextResolve(specifier, context);
   } catch (error) {
     // A plugin's own node_modules wins; a package the service itself depends on is the fallback.
-    if (error?.code === 'ERR_MODULE_NOT_FOUND' && servicePackages.has(packageName(specifier))) {
+    // (Some loaders drop the error code, never the message.)
+    const notFound = error?.code === 'ERR_MODULE_NOT_FOUND' || /Cannot find (package|module)/.test(error?.message);
+    if (notFound && servicePackages.has(packageName(specifier))) {
       try {
         return await nextResolve(specifier, { ...context, parentURL: fallbackParentURL });
       } catch {}

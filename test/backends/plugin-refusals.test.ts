@@ -183,7 +183,7 @@ t.test('a constructor that throws', async (t) => {
   );
   const dir = pluginsFolder(t, {
     'leaky.mjs':
-      'export default class { constructor(o) { throw new Error(`rejected secret ${o.secret}`); } sendSms() {} }\n',
+      'export default class { constructor(o) { throw new Error("rejected secret " + o.secret); } sendSms() {} }\n',
   });
   const message = await refusal(t, 'leaky', dir, {
     PHONE_VERIFICATION_OPTIONS_SECRET: 'hunter2-very-secret',
