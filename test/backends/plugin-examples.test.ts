@@ -3,40 +3,19 @@
 // driven over the HTTP API against local fakes: Vonage's /sms/json, and a webhook receiver.
 import { createHmac } from 'node:crypto';
 import { copyFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { BaseBackend } from '../../src/backends/base.js';
-import { buildWithPlugin, codeIn, EXAMPLES, start, tempDir, verify } from './plugin-support.js';
-
-interface Received {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  raw: string;
-}
-
-/** A local HTTP server that records each request and answers with reply(). */
-async function fakeServer(t: Test, reply: (received: Received) => { status: number; body: unknown }) {
-  const received: Received[] = [];
-  const server = createServer((req, res) => {
-    let raw = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk) => {
-      raw += chunk;
-    });
-    req.on('end', () => {
-      const entry = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, raw };
-      received.push(entry);
-      const { status, body } = reply(entry);
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
-}
+import {
+  buildWithPlugin,
+  codeIn,
+  EXAMPLES,
+  fakeServer,
+  type Received,
+  start,
+  tempDir,
+  verify,
+} from './plugin-support.js';
 
 /**
  * examples/plugins/<file> copied into a fresh folder outside the repository. Copied as .mjs: the

@@ -1,6 +1,8 @@
 // Shared by the plugin tests: where the fixture plugins are, a temp outbox the recording fixtures
 // write to, a temp plugins folder, and the start → verify steps over the HTTP API.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,4 +84,32 @@ export function verify(
     session_token: started.session_token,
     security_code: securityCode,
   });
+}
+
+export interface Received {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  raw: string;
+}
+
+/** A local HTTP server that records each request and answers with reply(). */
+export async function fakeServer(t: Test, reply: (received: Received) => { status: number; body: unknown }) {
+  const received: Received[] = [];
+  const server = createServer((req, res) => {
+    let raw = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk) => {
+      raw += chunk;
+    });
+    req.on('end', () => {
+      const entry = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, raw };
+      received.push(entry);
+      const { status, body } = reply(entry);
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
 }
