@@ -41,16 +41,19 @@ export function parsePluginReference(name: string): PluginReference {
   return { module, exportName };
 }
 
-/** The plugin files in a folder, for "it has: …" hints. */
-export function pluginFilesIn(dir: string): string[] {
+/** What PLUGINS_DIR holds, for the "unknown backend" message: its plugin files, or why none. */
+export function describePluginsDir(pluginsDir: string): string {
+  const dir = resolve(pluginsDir);
+  let files: string[];
   try {
-    return readdirSync(dir, { withFileTypes: true })
+    files = readdirSync(dir, { withFileTypes: true })
       .filter((entry) => !entry.isDirectory() && PLUGIN_EXTENSIONS.some((ext) => entry.name.endsWith(ext)))
       .map((entry) => entry.name)
       .sort();
   } catch {
-    return [];
+    return `PLUGINS_DIR ${dir} (no such folder)`;
   }
+  return `PLUGINS_DIR ${dir} (${files.length ? `it has: ${files.join(', ')}` : 'it has no plugin files'})`;
 }
 
 function isInside(dir: string, file: string): boolean {
@@ -59,7 +62,8 @@ function isInside(dir: string, file: string): boolean {
 }
 
 /**
- * The real path of module.js|.mjs|.cjs inside PLUGINS_DIR. Undefined when there is none; refuses
+ * The real path of module.js|.mjs|.cjs inside PLUGINS_DIR. Undefined when there is none (or no
+ * folder); refuses
  * when two extensions match or when the file (through a symlink) leads outside the folder.
  */
 export function resolvePluginFile(pluginsDir: string, reference: PluginReference): string | undefined {
@@ -67,11 +71,9 @@ export function resolvePluginFile(pluginsDir: string, reference: PluginReference
   let realDir: string;
   try {
     realDir = realpathSync(dir);
-    if (!statSync(realDir).isDirectory()) throw new Error('not a folder');
+    if (!statSync(realDir).isDirectory()) return undefined;
   } catch {
-    throw new ConfigError(
-      `PLUGINS_DIR: ${dir} is not a folder, so ${VARIABLE}=${reference.module}${reference.exportName === 'default' ? '' : `.${reference.exportName}`} cannot be loaded from it`,
-    );
+    return undefined; // no folder, no such plugin: the caller reports the name as unknown
   }
   const found = PLUGIN_EXTENSIONS.map((ext) => join(dir, `${reference.module}${ext}`)).filter((file) => {
     try {

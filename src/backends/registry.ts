@@ -1,14 +1,13 @@
 // Maps PHONE_VERIFICATION_BACKEND to a backend instance: built-in names first, then (for
 // "module.ClassName" or a bare module name) a custom backend file in PLUGINS_DIR.
-import { resolve } from 'node:path';
 import { ConfigError } from '../config.js';
 import type { BaseBackend } from './base.js';
 import { ConsoleBackend } from './console.js';
 import {
+  describePluginsDir,
   loadPluginBackend,
   PLUGIN_EXTENSIONS,
   parsePluginReference,
-  pluginFilesIn,
 } from './plugin-loader.js';
 
 export type BackendFactory = (options: Record<string, unknown>) => BaseBackend;
@@ -34,8 +33,8 @@ export async function createBackend(
   const backend = await loadPluginBackend(name, options, context.pluginsDir);
   if (backend) return backend;
   const { module } = parsePluginReference(name);
-  const files = pluginFilesIn(context.pluginsDir);
+  const files = PLUGIN_EXTENSIONS.map((ext) => `${module}${ext}`).join(', ');
   throw new ConfigError(
-    `PHONE_VERIFICATION_BACKEND: unknown backend ${JSON.stringify(name)}: not built in (${Object.keys(builtInBackends).join(', ')}) and no ${PLUGIN_EXTENSIONS.map((ext) => `${module}${ext}`).join(', ')} in PLUGINS_DIR ${resolve(context.pluginsDir)} (${files.length ? `it has: ${files.join(', ')}` : 'it has no plugin files'})`,
+    `PHONE_VERIFICATION_BACKEND: unknown backend ${JSON.stringify(name)}: not built in (${Object.keys(builtInBackends).join(', ')}) and no ${files} in ${describePluginsDir(context.pluginsDir)}`,
   );
 }

@@ -69,8 +69,12 @@ function packageNameOf(specifier: string): string {
 }
 
 function servicePackages(): string[] {
-  const manifest = serviceRequire('./package.json') as { dependencies?: Record<string, string> };
-  return Object.keys(manifest.dependencies ?? {});
+  try {
+    const manifest = serviceRequire('./package.json') as { dependencies?: Record<string, string> };
+    return Object.keys(manifest.dependencies ?? {});
+  } catch {
+    return []; // an install without its package.json: plugins bring their own packages
+  }
 }
 
 let installed = false;
