@@ -135,7 +135,12 @@ function importFailure(file: string, error: unknown, options: Record<string, unk
     const importer =
       /imported from (\S+)/.exec(err.message)?.[1] ?? /Require stack:\n- (\S+)/.exec(err.message)?.[1];
     const via = importer && pathOf(importer) !== file ? ` (through ${pathOf(importer)})` : '';
-    const hint = missing.startsWith('/') ? '' : `; install it in PLUGINS_DIR (npm install ${missing})`;
+    const bare = !/^(\.|\/|file:)/.test(missing);
+    const pkg = missing
+      .split('/')
+      .slice(0, missing.startsWith('@') ? 2 : 1)
+      .join('/');
+    const hint = bare ? `; install it in PLUGINS_DIR (npm install ${pkg})` : '';
     return new ConfigError(
       `${VARIABLE}: ${file} imports ${JSON.stringify(missing)}${via}, which cannot be found${hint}`,
     );

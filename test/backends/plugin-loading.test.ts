@@ -62,6 +62,10 @@ t.test("CommonJS .cjs with require('phone-verify') (recorder-cjs.RecorderBackend
   t.equal(Object.getPrototypeOf(RecorderBackend), BaseBackend, "require('phone-verify') gave the same class");
 });
 
+t.test('CommonJS as tsc emits it: exports.default with __esModule (transpiled)', async (t) => {
+  await checkStoreBackedFlow(t, 'transpiled', 'transpiled.cjs');
+});
+
 t.test('CommonJS .js, detected by its syntax, outside any package', async (t) => {
   const dir = pluginsFolder(t, {
     'legacy.js': [
