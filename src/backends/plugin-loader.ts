@@ -181,8 +181,14 @@ function pickExport(namespace: Record<string, unknown>, exportName: string): unk
     return inner === undefined ? direct : inner;
   }
   if (direct !== undefined) return direct;
+  // A CommonJS name the static analysis of its exports missed (module.exports = someObject).
   const commonJs = namespace.default;
-  if (commonJs && (typeof commonJs === 'object' || typeof commonJs === 'function')) {
+  const isHolder = commonJs !== null && (typeof commonJs === 'object' || typeof commonJs === 'function');
+  if (
+    isHolder &&
+    Object.hasOwn(commonJs, exportName) &&
+    !['name', 'length', 'prototype'].includes(exportName)
+  ) {
     return (commonJs as Record<string, unknown>)[exportName];
   }
   return undefined;

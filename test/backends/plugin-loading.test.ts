@@ -66,6 +66,10 @@ t.test('CommonJS as tsc emits it: exports.default with __esModule (transpiled)',
   await checkStoreBackedFlow(t, 'transpiled', 'transpiled.cjs');
 });
 
+t.test('CommonJS exports built at run time (dynamic-cjs.DynamicBackend)', async (t) => {
+  await checkStoreBackedFlow(t, 'dynamic-cjs.DynamicBackend', 'dynamic-cjs.cjs');
+});
+
 t.test('CommonJS .js, detected by its syntax, outside any package', async (t) => {
   const dir = pluginsFolder(t, {
     'legacy.js': [

@@ -63,6 +63,11 @@ t.test('missing export: lists the exports', async (t) => {
     ),
   );
   t.match(
+    await refusal(t, 'dynamic-cjs.Nope'),
+    /dynamic-cjs\.cjs has no export "Nope" \(its exports: DynamicBackend\)$/,
+    'CommonJS exports seen only at run time are listed too',
+  );
+  t.match(
     await refusal(t, 'recorder.mjs'),
     /has no export "mjs" .*; to use the default export, name the module alone: "recorder"/,
   );
