@@ -38,7 +38,14 @@ async function startServer(
 ): Promise<Running> {
   const port = await freePort();
   const child = spawn(command[0]!, command.slice(1), {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', LOG_PHONE_NUMBERS: 'full', ...env },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      LOG_PHONE_NUMBERS: 'full',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

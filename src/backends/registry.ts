@@ -3,6 +3,12 @@
 import { ConfigError } from '../config.js';
 import type { BaseBackend } from './base.js';
 import { ConsoleBackend } from './console.js';
+import {
+  describePluginsDir,
+  loadPluginBackend,
+  PLUGIN_EXTENSIONS,
+  parsePluginReference,
+} from './plugin-loader.js';
 import { TwilioBackend, TwilioSandboxBackend } from './twilio.js';
 import { VonageBackend, VonageSandboxBackend } from './vonage.js';
 
@@ -29,11 +35,15 @@ export interface BackendContext {
 export async function createBackend(
   name: string,
   options: Record<string, unknown>,
-  _context: BackendContext,
+  context: BackendContext,
 ): Promise<BaseBackend> {
   const factory = builtInBackends[name.toLowerCase()];
   if (factory) return factory(options);
+  const backend = await loadPluginBackend(name, options, context.pluginsDir);
+  if (backend) return backend;
+  const { module } = parsePluginReference(name);
+  const files = PLUGIN_EXTENSIONS.map((ext) => `${module}${ext}`).join(', ');
   throw new ConfigError(
-    `PHONE_VERIFICATION_BACKEND: unknown backend ${JSON.stringify(name)} (built in: ${Object.keys(builtInBackends).join(', ')})`,
+    `PHONE_VERIFICATION_BACKEND: unknown backend ${JSON.stringify(name)}: not built in (${Object.keys(builtInBackends).join(', ')}) and no ${files} in ${describePluginsDir(context.pluginsDir)}`,
   );
 }
