@@ -87,18 +87,18 @@ export async function addOldSessions(database, count) {
 }
 
 /**
- * Adds one live, pending session per number, hashed exactly as the service hashes them, and returns
- * the verify requests that approve them (each once: codes are single-use).
+ * Adds `count` live, pending sessions over `numbers` (in turn), hashed exactly as the service hashes
+ * them, and returns the verify requests that approve them (each once: codes are single-use).
  */
-export async function addSessionPool(database, numbers) {
+export async function addSessionPool(database, count, numbers) {
   const { hashCode, hashToken } = await import(distModule('verification/secrets.js'));
   const now = new Date();
   const expires = new Date(now.getTime() + 3_600_000);
-  const sessions = numbers.map((phone, i) => {
+  const sessions = Array.from({ length: count }, (_, i) => {
     const token = randomBytes(32).toString('base64url');
     return {
       id: `pool-${i}`,
-      phone,
+      phone: numbers[i % numbers.length],
       token,
       tokenHash: hashToken(token),
       codeHash: hashCode(token, BENCH_CODE),

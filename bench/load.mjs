@@ -57,6 +57,9 @@ export async function runPhase({ service, name, path, bodies, connections, durat
     rssMb: Math.round(peakRss),
     cpuMsPerReq: total ? Number((cpu / total).toFixed(3)) : null,
     requests: total,
+    statuses: Object.fromEntries(
+      Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]),
+    ),
     wrapped: next > bodies.length || used > bodies.length,
   };
 }

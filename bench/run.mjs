@@ -26,6 +26,7 @@ under it for the run and dropped after.`;
 /** Upper bounds of the rates this machine can reach, to size the number list and the session pool. */
 const MAX_START_RATE = 8_000;
 const MAX_VERIFY_RATE = 12_000;
+const POOL_NUMBERS = 20_000;
 
 const { values: flags } = parseArgs({
   options: {
@@ -98,7 +99,7 @@ process.once('SIGINT', () => {
   cleanUp().finally(() => process.exit(130));
 });
 
-async function benchDatabase(kind, numbers) {
+async function benchDatabase(kind, startNumbers, poolNumbers) {
   database = await createDatabase(kind, tempDir, adminUrl);
   if (rows > 0) {
     const started = Date.now();
@@ -106,7 +107,7 @@ async function benchDatabase(kind, numbers) {
     log(`${kind}: ${rows} old sessions added in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
   const verifyBodies = phases.includes('verify')
-    ? await addSessionPool(database, numbers.slice(0, (warmup + duration) * MAX_VERIFY_RATE))
+    ? await addSessionPool(database, (warmup + duration) * MAX_VERIFY_RATE, poolNumbers)
     : [];
 
   const backendEnv =
@@ -130,9 +131,7 @@ async function benchDatabase(kind, numbers) {
   const results = [];
   const common = { service, connections, duration, warmup };
   if (phases.includes('start')) {
-    const bodies = numbers
-      .slice(0, (warmup + duration) * MAX_START_RATE)
-      .map((n) => `{"phone_number":"${n}"}`);
+    const bodies = startNumbers.map((n) => `{"phone_number":"${n}"}`);
     results.push(await runPhase({ ...common, name: 'start', path: '/v1/verifications', bodies }));
   }
   if (phases.includes('verify')) {
@@ -161,15 +160,18 @@ function printTable(results) {
 
 try {
   ensureBuilt(log);
-  const needed = (warmup + duration) * Math.max(MAX_START_RATE, MAX_VERIFY_RATE);
-  log(`generating ${needed} valid phone numbers`);
-  const numbers = validPhoneNumbers(needed);
+  // Starts each get a number of their own; the pool's numbers are apart from them (a start would
+  // cancel a pool session of its number) and shared by several pool sessions each.
+  const starts = phases.includes('start') ? (warmup + duration) * MAX_START_RATE : 0;
+  log(`generating ${starts + POOL_NUMBERS} valid phone numbers`);
+  const numbers = validPhoneNumbers(starts + POOL_NUMBERS);
+  const [startNumbers, poolNumbers] = [numbers.slice(0, starts), numbers.slice(starts)];
   const results = [];
   for (const kind of kinds) {
     log(
       `${kind}: ${phases.join(' + ')}, ${connections} connections, ${warmup} s warm-up + ${duration} s each`,
     );
-    results.push(...(await benchDatabase(kind, numbers)));
+    results.push(...(await benchDatabase(kind, startNumbers, poolNumbers)));
   }
   for (const r of results) {
     if (r.wrapped) log(`${r.db} ${r.phase}: ran out of distinct request bodies and reused some`);
