@@ -24,17 +24,22 @@ interface Statement {
   names: string[];
 }
 
+/** Byte order for text comparisons: PostgreSQL's default collation may not order ids bytewise. */
+const BINARY_COLLATION: Record<DatabaseKind, string> = { sqlite: '', postgresql: 'COLLATE "C"' };
+
 export function compile(kind: DatabaseKind, sql: string): Statement {
   const names: string[] = [];
-  const text = sql.replace(/(?<!:):([a-z_]+)/g, (_, name: string) => {
-    if (kind === 'sqlite') {
-      names.push(name);
-      return '?';
-    }
-    let index = names.indexOf(name);
-    if (index === -1) index = names.push(name) - 1;
-    return `$${index + 1}`;
-  });
+  const text = sql
+    .replace(/ BINARY_COLLATION/g, BINARY_COLLATION[kind] && ` ${BINARY_COLLATION[kind]}`)
+    .replace(/(?<!:):([a-z_]+)/g, (_, name: string) => {
+      if (kind === 'sqlite') {
+        names.push(name);
+        return '?';
+      }
+      let index = names.indexOf(name);
+      if (index === -1) index = names.push(name) - 1;
+      return `$${index + 1}`;
+    });
   return { text, names };
 }
 
@@ -46,8 +51,12 @@ const SQL = {
      backend, locale, created_at, expires_at, updated_at)
     VALUES (:id, :service_id, :phone, 'sms', 'pending', :token_hash, :code_hash, 0, 0,
      :backend, :locale, :now, :expires_at, :now)`,
+  // Only sessions started before this one (by created_at, then id): of concurrent starts for one
+  // number, the newest survives whatever order their supersedes run in, instead of each canceling
+  // the others and leaving none.
   supersede: `UPDATE verifications SET status = 'canceled', updated_at = :now
-    WHERE service_id = :service_id AND phone_number = :phone AND status = 'pending' AND id <> :id`,
+    WHERE service_id = :service_id AND phone_number = :phone AND status = 'pending'
+      AND (created_at < :now OR (created_at = :now AND id BINARY_COLLATION < :id))`,
   markFailed: `UPDATE verifications SET status = 'failed', updated_at = :now WHERE id = :id`,
   // Every SET expression reads the row as it was before this statement. A wrong code counts on a
   // locked session too, so the request that reached the limit (count == max) can be told apart
