@@ -104,8 +104,11 @@ export async function openDatabase(
       new PrismaBetterSQLite3({ url: `file:${sqliteFilePath(url)}`, timeout: 10_000 }),
     );
     // WAL lets readers run beside the writer; NORMAL sync is durable across crashes in WAL mode.
+    // A 32 MB page cache keeps the token index in memory (2 MB by default); checkpoints (the only
+    // fsyncs under NORMAL) every 4,000 WAL pages instead of 1,000 take fewer pauses under load.
     await sql.executeScript(
-      'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;',
+      `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+       PRAGMA cache_size = -32000; PRAGMA wal_autocheckpoint = 4000; PRAGMA temp_store = MEMORY;`,
     );
     const client = new PrismaClient({ adapter: adapter as never }) as unknown as SqlClient;
     return database(kind, client, sql);
