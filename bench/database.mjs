@@ -2,6 +2,7 @@
 // service's own migrations, then filled directly (not through HTTP) with old sessions (--rows) and
 // with the pool of live sessions whose right code the verify phase sends.
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -15,9 +16,13 @@ const quietLog = { info() {}, warn() {} };
 export async function createDatabase(kind, tempDir, adminUrl) {
   const { migrate } = await import(distModule('storage/migrate.js'));
   if (kind === 'sqlite') {
-    const url = `file:${join(tempDir, 'bench.db')}`;
+    const file = join(tempDir, `bench-${randomBytes(5).toString('hex')}.db`);
+    const url = `file:${file}`;
     await migrate('sqlite', url, quietLog);
-    return { kind, url, drop: async () => {} };
+    const drop = async () => {
+      for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+    };
+    return { kind, url, drop };
   }
   const name = `pv_bench_${randomBytes(5).toString('hex')}`;
   await adminQuery(adminUrl, `CREATE DATABASE ${name}`);

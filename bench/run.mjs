@@ -9,14 +9,15 @@ import { parseArgs } from 'node:util';
 import { addOldSessions, addSessionPool, BENCH_CODE, createDatabase } from './database.mjs';
 import { runPhase } from './load.mjs';
 import { validPhoneNumbers } from './numbers.mjs';
-import { ensureBuilt, startService, writeNullSender } from './service.mjs';
+import { ensureBuilt, startService, stopAllServices, writeNullSender } from './service.mjs';
 
 const USAGE = `usage: npm run bench -- [options]
   --duration S      measured seconds per phase (default 10)
   --warmup S        warm-up seconds per phase, not counted (default 3)
   --connections N   concurrent connections (default 50)
   --db KIND         sqlite | postgresql (default: sqlite, plus postgresql when BENCH_DATABASE_URL is set)
-  --rows N          first fill the table with N old sessions (default 0)
+  --rows N[,M…]     first fill the table with N old sessions (default 0); with a list, one run per
+                    count, and the growth of verify p50 from the first count to the last
   --phases LIST     start,verify (default both)
   --backend NAME    null (a plugin that sends nothing; default) | console (built in; logs each message)
   --cpu-prof DIR    run the service with --cpu-prof, writing the profile into DIR
@@ -60,7 +61,14 @@ function count(name, min) {
 const duration = count('duration', 1);
 const warmup = count('warmup', 0);
 const connections = count('connections', 1);
-const rows = count('rows', 0);
+const rowCounts = flags.rows.split(',').map((value) => {
+  const rows = Number(value);
+  if (!Number.isInteger(rows) || rows < 0) {
+    console.error(`--rows: expected whole numbers ≥ 0 (got ${JSON.stringify(flags.rows)})\n${USAGE}`);
+    process.exit(2);
+  }
+  return rows;
+});
 const phases = flags.phases.split(',').map((p) => p.trim());
 const adminUrl = process.env.BENCH_DATABASE_URL;
 const kinds = flags.db ? [flags.db] : adminUrl ? ['sqlite', 'postgresql'] : ['sqlite'];
@@ -83,12 +91,10 @@ const log = (message) => process.stderr.write(`bench: ${message}\n`);
 const tempDir = mkdtempSync(join(tmpdir(), 'pv-bench-'));
 const pluginsDir = join(tempDir, 'plugins');
 mkdirSync(pluginsDir);
-let service;
 let database;
 
 async function cleanUp() {
-  await service?.stop().catch(() => {});
-  service = undefined;
+  await stopAllServices();
   await database?.drop().catch((error) => log(`could not drop the bench database: ${error.message}`));
   database = undefined;
   rmSync(tempDir, { recursive: true, force: true });
@@ -99,7 +105,7 @@ process.once('SIGINT', () => {
   cleanUp().finally(() => process.exit(130));
 });
 
-async function benchDatabase(kind, startNumbers, poolNumbers) {
+async function benchDatabase(kind, rows, startNumbers, poolNumbers) {
   database = await createDatabase(kind, tempDir, adminUrl);
   if (rows > 0) {
     const started = Date.now();
@@ -115,7 +121,7 @@ async function benchDatabase(kind, startNumbers, poolNumbers) {
       ? { PHONE_VERIFICATION_BACKEND: writeNullSender(pluginsDir, BENCH_CODE), PLUGINS_DIR: pluginsDir }
       : { PHONE_VERIFICATION_BACKEND: 'console' };
   const nodeArgs = flags['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', flags['cpu-prof']] : [];
-  service = await startService({
+  const service = await startService({
     nodeArgs,
     logFile: join(tempDir, `${kind}.log`),
     env: {
@@ -140,20 +146,21 @@ async function benchDatabase(kind, startNumbers, poolNumbers) {
     );
   }
   await service.stop();
-  service = undefined;
   await database.drop();
   database = undefined;
-  return results.map((r) => ({ db: kind, ...r }));
+  return results.map((r) => ({ db: kind, rows, ...r }));
 }
 
 function printTable(results) {
-  const header = ['db', 'phase', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'RSS MB', 'CPU ms/req'];
+  const header = ['db', 'rows', 'phase', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'RSS MB', 'CPU ms/req'];
   const lines = results.map((r) =>
-    [r.db, r.phase, r.reqPerSec, r.p50Ms, r.p99Ms, r.non2xx + r.errors, r.rssMb, r.cpuMsPerReq].map(String),
+    [r.db, r.rows, r.phase, r.reqPerSec, r.p50Ms, r.p99Ms, r.non2xx + r.errors, r.rssMb, r.cpuMsPerReq].map(
+      String,
+    ),
   );
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const format = (cells) =>
-    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+    cells.map((c, i) => (i === 0 || i === 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(format(header));
   for (const line of lines) console.log(format(line));
 }
@@ -168,15 +175,29 @@ try {
   const [startNumbers, poolNumbers] = [numbers.slice(0, starts), numbers.slice(starts)];
   const results = [];
   for (const kind of kinds) {
-    log(
-      `${kind}: ${phases.join(' + ')}, ${connections} connections, ${warmup} s warm-up + ${duration} s each`,
-    );
-    results.push(...(await benchDatabase(kind, startNumbers, poolNumbers)));
+    for (const rows of rowCounts) {
+      log(
+        `${kind}: ${phases.join(' + ')}, ${connections} connections, ${warmup} s warm-up + ${duration} s each`,
+      );
+      results.push(...(await benchDatabase(kind, rows, startNumbers, poolNumbers)));
+    }
   }
   for (const r of results) {
     if (r.wrapped) log(`${r.db} ${r.phase}: ran out of distinct request bodies and reused some`);
   }
   printTable(results);
+  if (rowCounts.length > 1) {
+    const [fewest, most] = [rowCounts[0], rowCounts.at(-1)];
+    for (const kind of kinds) {
+      const p50 = (rows) =>
+        results.find((r) => r.db === kind && r.rows === rows && r.phase === 'verify')?.p50Ms;
+      if (p50(fewest) && p50(most)) {
+        console.log(
+          `${kind}: verify p50 with ${most} rows is ${(p50(most) / p50(fewest)).toFixed(2)}× that with ${fewest}`,
+        );
+      }
+    }
+  }
   console.log(
     JSON.stringify({
       bench: 'phone-verify',
@@ -186,13 +207,17 @@ try {
       connections,
       duration,
       warmup,
-      rows,
+      rows: rowCounts,
       backend: flags.backend,
       results,
     }),
   );
 } catch (error) {
-  log(error instanceof Error ? error.message : String(error));
+  const message = error instanceof Error ? error.message : String(error);
+  log(message);
+  if (flags.backend === 'null' && /unknown backend/.test(message)) {
+    log('this build cannot load plugin backends from PLUGINS_DIR: try --backend console');
+  }
   process.exitCode = 1;
 } finally {
   await cleanUp();

@@ -77,6 +77,19 @@ function tail(file, lines = 15) {
   }
 }
 
+/** Every service child not yet known to have exited, so that an interrupt can stop them all. */
+const children = new Set();
+
+/** SIGKILL for what is still running when the bench exits (the SIGTERM path did not finish). */
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+/** Stops every service started here (SIGTERM, then SIGKILL after 10 s). */
+export function stopAllServices() {
+  return Promise.all([...children].map((child) => child.stop()));
+}
+
 /** Starts node dist/server.js; resolves once /readyz answers 200. */
 export async function startService({ env, logFile, nodeArgs = [] }) {
   const port = await freePort();
@@ -91,21 +104,20 @@ export async function startService({ env, logFile, nodeArgs = [] }) {
   const exit = new Promise((resolve) =>
     child.once('exit', (code, signal) => {
       exited = { code, signal };
+      children.delete(child);
       resolve(exited);
     }),
   );
-  const url = `http://127.0.0.1:${port}`;
-  const service = {
-    pid: child.pid,
-    url,
-    async stop() {
-      if (exited) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exit;
-      clearTimeout(timer);
-    },
+  child.stop = async () => {
+    if (exited) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exit;
+    clearTimeout(timer);
   };
+  children.add(child);
+  const url = `http://127.0.0.1:${port}`;
+  const service = { pid: child.pid, url, stop: child.stop };
   const deadline = Date.now() + 120_000;
   while (!exited) {
     try {
