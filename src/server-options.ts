@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
+import { OneLineRequestLog } from './request-log.js';
 import { maskPhoneNumber } from './verification/phone.js';
 
 /** Largest request body accepted; a verification request is a few hundred bytes. */
@@ -57,6 +58,7 @@ export function loggerOptions(config: Config): Exclude<FastifyServerOptions['log
 export function serverOptions(config: Config): FastifyServerOptions {
   return {
     logger: loggerOptions(config),
+    logController: new OneLineRequestLog(),
     bodyLimit: BODY_LIMIT_BYTES,
     // a hop count is valid (proxy-addr) though Fastify's types omit it
     trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],

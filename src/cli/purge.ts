@@ -65,7 +65,7 @@ try {
         : `deleted ${result.count} ${what} in ${result.batches} batch(es)\n`,
     );
   } finally {
-    await database.client.$disconnect();
+    await database.close();
   }
 } catch (error) {
   fail(`failed: ${(error as Error).message.split('\n')[0]}`);

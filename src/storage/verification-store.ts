@@ -1,6 +1,6 @@
-// VerificationStore on SQLite and PostgreSQL through Prisma's raw SQL: every operation of the
-// hot path is one statement (a code check is one conditional UPDATE … RETURNING), which is what
-// makes single-use codes atomic under concurrency on both databases.
+// VerificationStore on SQLite and PostgreSQL in raw SQL through Prisma's driver adapter: every
+// operation of the hot path is one statement (a code check is one conditional UPDATE … RETURNING),
+// which is what makes single-use codes atomic under concurrency on both databases.
 import type { DatabaseKind } from '../config.js';
 import { ServiceUnavailable } from '../errors.js';
 import type {
@@ -10,7 +10,13 @@ import type {
   VerificationRecord,
   VerificationStore,
 } from '../verification/store.js';
-import { type Database, isDatabaseUnavailable, type SqlClient } from './database.js';
+import {
+  type Database,
+  isDatabaseUnavailable,
+  type SqlArgType,
+  type SqlConnection,
+  type SqlQuery,
+} from './database.js';
 
 /** SQL written with :named parameters, compiled once to the dialect's positional form. */
 interface Statement {
@@ -18,17 +24,22 @@ interface Statement {
   names: string[];
 }
 
+/** Byte order for text comparisons: PostgreSQL's default collation may not order ids bytewise. */
+const BINARY_COLLATION: Record<DatabaseKind, string> = { sqlite: '', postgresql: 'COLLATE "C"' };
+
 export function compile(kind: DatabaseKind, sql: string): Statement {
   const names: string[] = [];
-  const text = sql.replace(/(?<!:):([a-z_]+)/g, (_, name: string) => {
-    if (kind === 'sqlite') {
-      names.push(name);
-      return '?';
-    }
-    let index = names.indexOf(name);
-    if (index === -1) index = names.push(name) - 1;
-    return `$${index + 1}`;
-  });
+  const text = sql
+    .replace(/ BINARY_COLLATION/g, BINARY_COLLATION[kind] && ` ${BINARY_COLLATION[kind]}`)
+    .replace(/(?<!:):([a-z_]+)/g, (_, name: string) => {
+      if (kind === 'sqlite') {
+        names.push(name);
+        return '?';
+      }
+      let index = names.indexOf(name);
+      if (index === -1) index = names.push(name) - 1;
+      return `$${index + 1}`;
+    });
   return { text, names };
 }
 
@@ -40,8 +51,12 @@ const SQL = {
      backend, locale, created_at, expires_at, updated_at)
     VALUES (:id, :service_id, :phone, 'sms', 'pending', :token_hash, :code_hash, 0, 0,
      :backend, :locale, :now, :expires_at, :now)`,
+  // Only sessions started before this one (by created_at, then id): of concurrent starts for one
+  // number, the newest survives whatever order their supersedes run in, instead of each canceling
+  // the others and leaving none.
   supersede: `UPDATE verifications SET status = 'canceled', updated_at = :now
-    WHERE service_id = :service_id AND phone_number = :phone AND status = 'pending' AND id <> :id`,
+    WHERE service_id = :service_id AND phone_number = :phone AND status = 'pending'
+      AND (created_at < :now OR (created_at = :now AND id BINARY_COLLATION < :id))`,
   markFailed: `UPDATE verifications SET status = 'failed', updated_at = :now WHERE id = :id`,
   // Every SET expression reads the row as it was before this statement. A wrong code counts on a
   // locked session too, so the request that reached the limit (count == max) can be told apart
@@ -76,6 +91,13 @@ const SQL = {
 
 type Row = Record<string, unknown>;
 
+const STRING_ARG: SqlArgType = { scalarType: 'string', arity: 'scalar' };
+const INT_ARG: SqlArgType = { scalarType: 'int', arity: 'scalar' };
+
+function unavailableOr(error: unknown): unknown {
+  return isDatabaseUnavailable(error) ? Object.assign(new ServiceUnavailable(), { cause: error }) : error;
+}
+
 function toDate(value: unknown): Date {
   return value instanceof Date ? value : new Date(String(value));
 }
@@ -94,49 +116,53 @@ function toRecord(row: Row): VerificationRecord {
 }
 
 export class SqlVerificationStore implements VerificationStore {
-  readonly #client: SqlClient;
-  readonly #kind: DatabaseKind;
+  readonly #database: Database;
+  readonly #sql: SqlConnection;
   readonly #statements: Record<keyof typeof SQL, Statement>;
 
   constructor(database: Database) {
-    this.#client = database.client;
-    this.#kind = database.kind;
+    this.#database = database;
+    this.#sql = database.sql;
     this.#statements = Object.fromEntries(
       Object.entries(SQL).map(([name, sql]) => [name, compile(database.kind, sql)]),
     ) as Record<keyof typeof SQL, Statement>;
   }
 
-  /** SQLite stores times as ISO-8601 text (as Prisma does), so they compare as strings. */
-  #time(date: Date): Date | string {
-    return this.#kind === 'sqlite' ? date.toISOString() : date;
+  /**
+   * Arguments in the statement's order. Times go as ISO-8601 text: SQLite stores them so (as Prisma
+   * does) and compares them as strings; PostgreSQL reads the text into timestamptz.
+   */
+  #query(name: keyof typeof SQL, params: Record<string, unknown>): SqlQuery {
+    const { text, names } = this.#statements[name];
+    const args: unknown[] = new Array(names.length);
+    const argTypes: SqlArgType[] = new Array(names.length);
+    for (let i = 0; i < names.length; i++) {
+      const value = params[names[i]!];
+      args[i] = value instanceof Date ? value.toISOString() : value;
+      argTypes[i] = typeof value === 'number' ? INT_ARG : STRING_ARG;
+    }
+    return { sql: text, args, argTypes };
   }
 
-  #args(name: keyof typeof SQL, params: Record<string, unknown>): unknown[] {
-    return this.#statements[name].names.map((key) => {
-      const value = params[key];
-      return value instanceof Date ? this.#time(value) : value;
-    });
-  }
-
-  async #run<T>(work: () => Promise<T>): Promise<T> {
+  async #rows(name: keyof typeof SQL, params: Record<string, unknown>): Promise<Row[]> {
     try {
-      return await work();
+      const { columnNames, rows } = await this.#sql.queryRaw(this.#query(name, params));
+      return rows.map((values) => {
+        const row: Row = {};
+        for (let i = 0; i < columnNames.length; i++) row[columnNames[i]!] = values[i];
+        return row;
+      });
     } catch (error) {
-      if (isDatabaseUnavailable(error)) throw Object.assign(new ServiceUnavailable(), { cause: error });
-      throw error;
+      throw unavailableOr(error);
     }
   }
 
-  #query(name: keyof typeof SQL, params: Record<string, unknown>): Promise<Row[]> {
-    return this.#run(() =>
-      this.#client.$queryRawUnsafe<Row[]>(this.#statements[name].text, ...this.#args(name, params)),
-    );
-  }
-
-  #execute(name: keyof typeof SQL, params: Record<string, unknown>): Promise<number> {
-    return this.#run(() =>
-      this.#client.$executeRawUnsafe(this.#statements[name].text, ...this.#args(name, params)),
-    );
+  async #execute(name: keyof typeof SQL, params: Record<string, unknown>): Promise<number> {
+    try {
+      return await this.#sql.executeRaw(this.#query(name, params));
+    } catch (error) {
+      throw unavailableOr(error);
+    }
   }
 
   async insertPending(v: NewVerification): Promise<void> {
@@ -168,44 +194,44 @@ export class SqlVerificationStore implements VerificationStore {
     now: Date,
     max: number,
   ): Promise<CodeCheck | null> {
-    const [row] = await this.#query('checkCode', {
+    const [row] = await this.#rows('checkCode', {
       token_hash: tokenHash,
       phone: phoneNumber,
       code_hash: codeHash,
       now,
       max,
     });
-    // SQLite answers 0/1 (as a bigint), PostgreSQL a boolean.
+    // SQLite answers 0/1 (as text: the adapter turns its bigints into strings), PostgreSQL a boolean.
     return row
       ? { record: toRecord(row), codeMatched: row.code_matched === true || Number(row.code_matched) === 1 }
       : null;
   }
 
   async findByToken(tokenHash: string, phoneNumber: string): Promise<VerificationRecord | null> {
-    const [row] = await this.#query('findByToken', { token_hash: tokenHash, phone: phoneNumber });
+    const [row] = await this.#rows('findByToken', { token_hash: tokenHash, phone: phoneNumber });
     return row ? toRecord(row) : null;
   }
 
   async approve(id: string, now: Date): Promise<VerificationRecord | null> {
-    const [row] = await this.#query('approve', { id, now });
+    const [row] = await this.#rows('approve', { id, now });
     return row ? toRecord(row) : null;
   }
 
   async recordFailure(id: string, now: Date, max: number): Promise<VerificationRecord | null> {
-    const [row] = await this.#query('recordFailure', { id, now, max });
+    const [row] = await this.#rows('recordFailure', { id, now, max });
     return row ? toRecord(row) : null;
   }
 
   async findById(id: string): Promise<VerificationRecord | null> {
-    const [row] = await this.#query('findById', { id });
+    const [row] = await this.#rows('findById', { id });
     return row ? toRecord(row) : null;
   }
 
   async ping(): Promise<void> {
-    await this.#query('ping', {});
+    await this.#rows('ping', {});
   }
 
   close(): Promise<void> {
-    return this.#client.$disconnect();
+    return this.#database.close();
   }
 }

@@ -80,7 +80,7 @@ export default fp(
       closed = true;
       clearTimeout(timer);
       await running?.catch(() => {});
-      await database?.then((opened) => opened.client.$disconnect()).catch(() => {});
+      await database?.then((opened) => opened.close()).catch(() => {});
     });
   },
   { name: 'retention', dependencies: ['config', 'storage'] },

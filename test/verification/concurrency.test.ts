@@ -1,0 +1,144 @@
+// The core's guarantees under concurrent requests, on SQLite and PostgreSQL: a single-use code
+// approves exactly once, the attempt lock counts exactly MAX wrong codes, and concurrent starts for
+// one number never cancel the newest session.
+import type { Test } from 'tap';
+import t from 'tap';
+import {
+  build,
+  postgresAvailable,
+  postgresUrl,
+  postJson,
+  startVerification,
+  type TestApp,
+} from '../helper.js';
+
+const CONCURRENCY = 20;
+const MAX_FAILED_ATTEMPTS = 5;
+
+/** How many replies had each status and problem code ("200", "400 security_code_invalid", …). */
+function tally(replies: { statusCode: number; json(): { code?: string } }[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const reply of replies) {
+    const code = reply.statusCode === 200 ? '' : ` ${reply.json().code}`;
+    const key = `${reply.statusCode}${code}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
+
+function verifyAll(target: TestApp, bodies: Record<string, string>[]) {
+  return Promise.all(bodies.map((body) => postJson(target.app, '/v1/verifications/verify', body)));
+}
+
+async function checks(t: Test, env: () => Promise<Record<string, string>>): Promise<void> {
+  t.test('concurrent verifies of one single-use code: exactly one approval', async (t) => {
+    const target = await build(t, { env: await env() });
+    const started = await startVerification(target, '+14155550101');
+    const body = {
+      phone_number: started.phone_number,
+      security_code: started.code,
+      session_token: started.session_token,
+    };
+    const replies = await verifyAll(
+      target,
+      Array.from({ length: CONCURRENCY }, () => body),
+    );
+    t.same(tally(replies), { '200': 1, '400 security_code_already_verified': CONCURRENCY - 1 });
+  });
+
+  t.test('concurrent wrong codes: exactly MAX counted, then the lock', async (t) => {
+    const target = await build(t, {
+      env: { ...(await env()), PHONE_VERIFICATION_MAX_FAILED_ATTEMPTS: String(MAX_FAILED_ATTEMPTS) },
+    });
+    const started = await startVerification(target, '+14155550102');
+    const wrong = started.code === '000000' ? '000001' : '000000';
+    const replies = await verifyAll(
+      target,
+      Array.from({ length: CONCURRENCY }, () => ({
+        phone_number: started.phone_number,
+        security_code: wrong,
+        session_token: started.session_token,
+      })),
+    );
+    t.same(tally(replies), {
+      '400 security_code_invalid': MAX_FAILED_ATTEMPTS,
+      '429 too_many_attempts': CONCURRENCY - MAX_FAILED_ATTEMPTS,
+    });
+
+    const right = await postJson(target.app, '/v1/verifications/verify', {
+      phone_number: started.phone_number,
+      security_code: started.code,
+      session_token: started.session_token,
+    });
+    t.equal(right.statusCode, 429, 'the right code after the lock');
+    t.equal(right.json().code, 'too_many_attempts');
+    const view = await target.app.inject({ method: 'GET', url: `/v1/verifications/${started.id}` });
+    t.equal(view.json().status, 'locked');
+  });
+
+  t.test('concurrent right and wrong codes: at most one approval, never past the lock', async (t) => {
+    const target = await build(t, {
+      env: { ...(await env()), PHONE_VERIFICATION_MAX_FAILED_ATTEMPTS: String(MAX_FAILED_ATTEMPTS) },
+    });
+    const started = await startVerification(target, '+14155550103');
+    const wrong = started.code === '000000' ? '000001' : '000000';
+    const replies = await verifyAll(
+      target,
+      Array.from({ length: CONCURRENCY }, (_, i) => ({
+        phone_number: started.phone_number,
+        security_code: i % 2 ? wrong : started.code,
+        session_token: started.session_token,
+      })),
+    );
+    const counts = tally(replies);
+    t.ok((counts['200'] ?? 0) <= 1, `at most one approval: ${JSON.stringify(counts)}`);
+    t.ok(
+      (counts['400 security_code_invalid'] ?? 0) <= MAX_FAILED_ATTEMPTS,
+      `at most MAX wrong codes answered as wrong: ${JSON.stringify(counts)}`,
+    );
+    if (counts['200'] !== 1) t.ok(counts['429 too_many_attempts'], 'no approval only if the lock came first');
+  });
+
+  // A start cancels the pending sessions started before it. Concurrent starts could once cancel each
+  // other and leave no code working; the newest must survive. (An older start whose INSERT lands
+  // after a newer start's supersede stays pending too: both codes work, none is lost.)
+  t.test('concurrent starts for one number: the newest session stays pending', async (t) => {
+    const target = await build(t, { env: await env() });
+    const phone = '+14155550104';
+    const replies = await Promise.all(
+      Array.from({ length: CONCURRENCY }, () =>
+        postJson(target.app, '/v1/verifications', { phone_number: phone }),
+      ),
+    );
+    t.same(
+      replies.map((reply) => reply.statusCode),
+      replies.map(() => 201),
+    );
+    const views = await Promise.all(
+      replies.map(async (reply) => {
+        const view = await target.app.inject({ method: 'GET', url: `/v1/verifications/${reply.json().id}` });
+        return view.json() as { id: string; status: string; created_at: string };
+      }),
+    );
+    const statuses = JSON.stringify(views.map((view) => view.status));
+    const newest = views.reduce((a, b) =>
+      b.created_at > a.created_at || (b.created_at === a.created_at && b.id > a.id) ? b : a,
+    );
+    t.equal(newest.status, 'pending', `the newest start stays pending: ${statuses}`);
+    t.ok(
+      views.every((view) => view.status === 'pending' || view.status === 'canceled'),
+      `the others are pending or canceled: ${statuses}`,
+    );
+    t.ok(
+      views.some((view) => view.status === 'canceled'),
+      `later starts cancel earlier ones: ${statuses}`,
+    );
+  });
+}
+
+t.test('sqlite', (t) => checks(t, async () => ({})));
+
+t.test('postgresql', async (t) => {
+  if (!(await postgresAvailable(t))) return;
+  await checks(t, async () => ({ DATABASE_URL: await postgresUrl(t) }));
+});
