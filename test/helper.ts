@@ -138,7 +138,14 @@ export interface TestApp {
 /** The real app, ready, on its own database; closed when the test ends. */
 export async function build(t: Test, options: BuildOptions = {}): Promise<TestApp> {
   // Full numbers in the log let lastCode() tell numbers apart; tests of masking set it back.
-  const env: Record<string, string> = { LOG_LEVEL: 'info', LOG_PHONE_NUMBERS: 'full', ...options.env };
+  // Limits high enough for flows that start many sessions for one number; limit tests set their own.
+  const env: Record<string, string> = {
+    LOG_LEVEL: 'info',
+    LOG_PHONE_NUMBERS: 'full',
+    RATE_LIMIT_MAX: '100000',
+    PHONE_RATE_LIMIT_MAX: '100000',
+    ...options.env,
+  };
   env.DATABASE_URL ??= await sqliteUrl(t);
   const config = loadConfig(env);
   const logs = new LogCapture();

@@ -33,7 +33,7 @@ t.test('no token or code in any log line, even at trace level', async (t) => {
     return entry.backend === 'console' && typeof entry.message === 'string';
   };
   const others = target.logs.lines.filter((line) => !isConsoleMessage(line));
-  t.ok(others.length > 10, `${others.length} other log lines were written`);
+  t.ok(others.length >= 5, `${others.length} other log lines were written`);
   for (const line of others) {
     t.notOk(line.includes(s.session_token), 'no session token') || t.comment(line);
     t.notOk(line.includes(s.code), 'no code') || t.comment(line);
