@@ -68,5 +68,10 @@ try {
     await database.close();
   }
 } catch (error) {
-  fail(`failed: ${(error as Error).message.split('\n')[0]}`);
+  const message = (error as Error).message.split('\n')[0] ?? '';
+  // A database the service never started on has no tables yet: say what to do, not what broke.
+  if (/no such table|relation .* does not exist/i.test(message)) {
+    fail('the database has no phone-verify tables yet: start the service once or run `npm run migrate`');
+  }
+  fail(`failed: ${message}`);
 }

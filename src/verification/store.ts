@@ -36,7 +36,10 @@ export interface CodeCheck {
 
 export interface VerificationStore {
   insertPending(verification: NewVerification): Promise<void>;
-  /** Marks a sent verification's number's other pending sessions canceled; returns how many. */
+  /**
+   * Cancels the number's pending sessions created before the one just sent (never a newer one, so
+   * the newest start survives concurrent starts in any order); returns how many.
+   */
   supersedeOthers(serviceId: string, phoneNumber: string, keepId: string, now: Date): Promise<number>;
   markFailed(id: string, now: Date): Promise<void>;
   /**
