@@ -1,5 +1,6 @@
-// A TCP proxy the tests control, standing between the app and the real Redis: stopping it takes
-// Redis away from the app (and only from the app), starting it again on the same port brings it back.
+// A TCP proxy the tests control, standing between the app and a real server (Redis, PostgreSQL):
+// stopping it takes the server away from the app (and only from the app), starting it again on the
+// same port brings it back.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
 export class TcpProxy {

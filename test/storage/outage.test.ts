@@ -1,45 +1,16 @@
 // A database outage answers 503 service_unavailable (and /readyz 503), and the service recovers by
 // itself once the database is back. The outage is a TCP proxy in front of the real PostgreSQL
 // that the test cuts and restores, so the real server stays up for the other tests.
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import t from 'tap';
 import { build, postgresAvailable, postgresUrl, postJson } from '../helper.js';
-
-class CuttableProxy {
-  #server: Server | undefined;
-  readonly #sockets = new Set<Socket>();
-  port = 0;
-  constructor(
-    private readonly targetHost: string,
-    private readonly targetPort: number,
-  ) {}
-
-  async open(): Promise<void> {
-    this.#server = createServer((client) => {
-      const upstream = connect(this.targetPort, this.targetHost);
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.on('close', () => this.#sockets.delete(socket));
-        socket.on('error', () => {});
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => this.#server!.listen(this.port, '127.0.0.1', resolve));
-    this.port = (this.#server.address() as { port: number }).port;
-  }
-
-  async cut(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.#server?.close(() => resolve()) ?? resolve());
-  }
-}
+import { TcpProxy } from '../tcp-proxy.js';
 
 t.test('postgresql outage → 503, then recovery without a restart', async (t) => {
   if (!(await postgresAvailable(t))) return;
   const direct = new URL(await postgresUrl(t));
-  const proxy = new CuttableProxy(direct.hostname, Number(direct.port || 5432));
-  await proxy.open();
-  t.teardown(() => proxy.cut());
+  const proxy = new TcpProxy(direct.hostname, Number(direct.port || 5432));
+  await proxy.start();
+  t.teardown(() => proxy.stop());
   const viaProxy = new URL(direct);
   viaProxy.port = String(proxy.port);
   const target = await build(t, { env: { DATABASE_URL: viaProxy.toString() } });
@@ -49,7 +20,7 @@ t.test('postgresql outage → 503, then recovery without a restart', async (t) =
     201,
   );
 
-  await proxy.cut();
+  await proxy.stop();
   const down = await postJson(target.app, '/v1/verifications', { phone_number: '+14155550100' });
   t.equal(down.statusCode, 503);
   t.equal(down.json().code, 'service_unavailable');
@@ -65,7 +36,7 @@ t.test('postgresql outage → 503, then recovery without a restart', async (t) =
   });
   t.equal(verifyDown.json().code, 'service_unavailable');
 
-  await proxy.open();
+  await proxy.start();
   let status = 0;
   for (let attempt = 0; attempt < 20 && status !== 201; attempt++) {
     status = (await postJson(target.app, '/v1/verifications', { phone_number: '+14155550100' })).statusCode;
