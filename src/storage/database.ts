@@ -3,7 +3,9 @@
 // stores' raw SQL. The stores call the adapter directly: PrismaClient's raw-query path plans and
 // interprets every call (a WebAssembly query compiler, then an interpreter), which cost ~1 ms of CPU
 // per statement here against ~0.05 ms through the adapter alone (bench/, README "Performance").
+import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { DatabaseKind } from '../config.js';
+import { reusePreparedStatements } from './statement-cache.js';
 
 /** The part of a Prisma client the application may use (the same for both generated clients). */
 export interface SqlClient {
@@ -106,6 +108,9 @@ export async function openDatabase(
     // WAL lets readers run beside the writer; NORMAL sync is durable across crashes in WAL mode.
     // A 32 MB page cache keeps the token index in memory (2 MB by default); checkpoints (the only
     // fsyncs under NORMAL) every 4,000 WAL pages instead of 1,000 take fewer pauses under load.
+    // The adapter's own better-sqlite3 connection: keep its prepared statements (statement-cache.ts).
+    const driver = (sql as unknown as { client?: SqliteDatabase }).client;
+    if (driver && typeof driver.prepare === 'function') reusePreparedStatements(driver);
     await sql.executeScript(
       `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
        PRAGMA cache_size = -32000; PRAGMA wal_autocheckpoint = 4000; PRAGMA temp_store = MEMORY;`,
