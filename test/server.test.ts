@@ -47,13 +47,18 @@ async function startServer(
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: teardown kills npm *and* the node it started, never leaving an orphan
+    // that holds this test's pipes open.
+    detached: true,
   });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {} // the group is already gone
   });
   const base = `http://127.0.0.1:${port}`;
   // Generous: a loaded 2-core CI machine can take many seconds to start node and migrate.
