@@ -65,6 +65,7 @@ export async function purgeVerifications(database: Database, options: PurgeOptio
     kind,
     `SELECT id FROM verifications WHERE ${ELIGIBLE} ORDER BY updated_at LIMIT ${batchSize}`,
   );
+  const recheck = compile(kind, ELIGIBLE);
   let count = 0;
   let batches = 0;
   for (;;) {
@@ -80,8 +81,8 @@ export async function purgeVerifications(database: Database, options: PurgeOptio
       `DELETE FROM send_attempts WHERE verification_id IN (${placeholders(database, ids.length, 0)})`,
       ...ids,
     );
-    // The eligibility test again: a row is only ever deleted while it qualifies.
-    const recheck = compile(kind, ELIGIBLE);
+    // The eligibility test again: a row is only ever deleted while it qualifies. PostgreSQL's
+    // numbered parameters continue after the ids.
     const recheckText =
       kind === 'sqlite'
         ? recheck.text
