@@ -33,11 +33,16 @@ export class MemoryCounter implements RateCounter {
     if (window && window.resetAt > this.now() && window.count > 0) window.count -= 1;
   }
 
-  /** Drops closed windows, then (still full) the oldest ones: Map keeps insertion order. */
+  /**
+   * Drops closed windows, then (still above nine tenths of the bound) the oldest ones: Map keeps
+   * insertion order. Making room for a tenth of the bound at once keeps a flood of distinct keys
+   * (every start is a new number) at O(1) per key: one pass per maxKeys / 10 new keys, not per key.
+   */
   #evict(now: number): void {
     for (const [key, window] of this.#windows) if (window.resetAt <= now) this.#windows.delete(key);
+    const keep = Math.floor(this.maxKeys * 0.9);
     for (const key of this.#windows.keys()) {
-      if (this.#windows.size < this.maxKeys) break;
+      if (this.#windows.size <= keep) break;
       this.#windows.delete(key);
     }
   }

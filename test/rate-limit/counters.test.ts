@@ -29,6 +29,22 @@ t.test('MemoryCounter stays within its bound', async (t) => {
   t.same(await counter.hit('a', 1_000), { current: 1, ttlMs: 1_000 }, 'the oldest key was dropped');
 });
 
+t.test('MemoryCounter drops closed windows before live ones, and makes room in batches', async (t) => {
+  let now = 0;
+  const counter = new MemoryCounter(10, () => now);
+  for (let i = 0; i < 9; i++) await counter.hit(`live${i}`, 1_000);
+  await counter.hit('short', 100);
+  now = 200; // 'short' has closed; the other nine are open
+  await counter.hit('new', 1_000);
+  t.same(await counter.hit('live0', 1_000), { current: 2, ttlMs: 800 }, 'the oldest live key was kept');
+
+  for (let i = 0; i < 20; i++) await counter.hit(`flood${i}`, 1_000);
+  // Newest first, so that re-adding an evicted key cannot evict one not yet looked at.
+  const kept = [];
+  for (let i = 19; i >= 0; i--) if ((await counter.hit(`flood${i}`, 1_000)).current === 2) kept.push(i);
+  t.same(kept, [19, 18, 17, 16, 15, 14, 13, 12, 11, 10], 'the newest keys are kept, within the bound');
+});
+
 t.test('RedisCounter counts atomically and never refunds into a closed window', async (t) => {
   if (!(await redisAvailable(t))) return;
   const redis = new Redis(REDIS_TEST_URL);
