@@ -5,6 +5,7 @@
 // per statement here against ~0.05 ms through the adapter alone (bench/, README "Performance").
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { DatabaseKind } from '../config.js';
+import { groupCommits } from './group-commit.js';
 import { reusePreparedStatements } from './statement-cache.js';
 
 /** The part of a Prisma client the application may use (the same for both generated clients). */
@@ -113,10 +114,10 @@ export async function openDatabase(
     if (driver && typeof driver.prepare === 'function') reusePreparedStatements(driver);
     await sql.executeScript(
       `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-       PRAGMA cache_size = -32000; PRAGMA wal_autocheckpoint = 4000; PRAGMA temp_store = MEMORY;`,
+       PRAGMA cache_size = -32000; PRAGMA wal_autocheckpoint = 1000; PRAGMA temp_store = MEMORY;`,
     );
     const client = new PrismaClient({ adapter: adapter as never }) as unknown as SqlClient;
-    return database(kind, client, sql);
+    return database(kind, client, driver ? groupCommits(sql, driver) : sql);
   }
   const [{ PrismaClient }, { PrismaPg }] = await Promise.all([
     import('../generated/postgresql/client.js'),
