@@ -37,7 +37,7 @@ export function groupCommits(sql: SqlConnection, driver: SqliteDatabase): GroupC
   let scheduled = false;
 
   const settle = (items: Pending[], results: Promise<unknown>[]) => {
-    items.forEach((item, i) => results[i]!.then(item.resolve, item.reject));
+    for (let i = 0; i < items.length; i++) results[i]!.then(items[i]!.resolve, items[i]!.reject);
   };
   const fail = (items: Pending[], error: unknown) => {
     for (const item of items) item.reject(error);
