@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
+import { createRedactor } from './log-redaction.js';
 import { OneLineRequestLog } from './request-log.js';
 import { maskPhoneNumber } from './verification/phone.js';
 
@@ -10,7 +11,8 @@ export const BODY_LIMIT_BYTES = 16 * 1024;
 
 /**
  * Log fields that never show their value, at the top level of a log line or one level down:
- * credentials, session tokens, security codes, backend options and their secrets.
+ * credentials, session tokens, security codes, backend options and their secrets
+ * (src/log-redaction.ts).
  */
 const SECRET_FIELDS = [
   'authorization',
@@ -31,28 +33,15 @@ const SECRET_FIELDS = [
   'backendOptions',
 ];
 const PHONE_FIELDS = ['phone_number', 'phoneNumber'];
-const anyDepth = (fields: string[]) => fields.flatMap((field) => [field, `*.${field}`]);
 
 export function loggerOptions(config: Config): Exclude<FastifyServerOptions['logger'], boolean | undefined> {
-  const maskPhones = config.logPhoneNumbers === 'masked';
-  const paths = [
-    'req.headers.authorization',
-    'req.headers.cookie',
-    'req.headers["x-api-key"]',
-    ...anyDepth(SECRET_FIELDS),
-    ...(maskPhones ? anyDepth(PHONE_FIELDS) : []),
-  ];
-  return {
-    level: config.logLevel,
-    redact: {
-      paths,
-      // Numbers stay recognisable enough to correlate lines (LOG_PHONE_NUMBERS=masked, the default).
-      censor: (value: unknown, path: string[]) =>
-        PHONE_FIELDS.includes(path.at(-1)!) && typeof value === 'string'
-          ? maskPhoneNumber(value)
-          : '[redacted]',
-    },
-  };
+  // Numbers stay recognisable enough to correlate lines (LOG_PHONE_NUMBERS=masked, the default).
+  const redact = createRedactor({
+    secretFields: SECRET_FIELDS,
+    phoneFields: PHONE_FIELDS,
+    maskPhone: config.logPhoneNumbers === 'masked' ? maskPhoneNumber : null,
+  });
+  return { level: config.logLevel, formatters: { log: redact } };
 }
 
 export function serverOptions(config: Config): FastifyServerOptions {

@@ -1,6 +1,7 @@
 // The backend contract of django-phone-verify's BaseBackend, in camelCase (CONTRACT.md section 4).
 // Built-in and custom backends extend it; the service talks to backends only through it.
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
+import { randomBytesPooled } from '../verification/secrets.js';
 
 /** One of BaseBackend.SECURITY_CODE_VALID … SECURITY_CODE_TOO_MANY_ATTEMPTS. */
 export type SecurityCodeStatus = 0 | 1 | 2 | 3 | 4 | 5;
@@ -124,7 +125,7 @@ export class BaseBackend {
 
   /** An opaque 256-bit token, base64url; the number is not part of it. */
   generateSessionToken(_phoneNumber: string): string {
-    return randomBytes(32).toString('base64url');
+    return randomBytesPooled(32).toString('base64url');
   }
 
   /** A message of the backend's own; return nothing to use the configured template. */

@@ -114,7 +114,7 @@ export async function openDatabase(
     if (driver && typeof driver.prepare === 'function') reusePreparedStatements(driver);
     await sql.executeScript(
       `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-       PRAGMA cache_size = -32000; PRAGMA wal_autocheckpoint = 1000; PRAGMA temp_store = MEMORY;`,
+       PRAGMA cache_size = -16000; PRAGMA wal_autocheckpoint = 1000; PRAGMA temp_store = MEMORY;`,
     );
     const client = new PrismaClient({ adapter: adapter as never }) as unknown as SqlClient;
     return database(kind, client, driver ? groupCommits(sql, driver) : sql);

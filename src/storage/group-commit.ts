@@ -36,6 +36,13 @@ export function groupCommits(sql: SqlConnection, driver: SqliteDatabase): GroupC
   let queue: Pending[] = [];
   let scheduled = false;
 
+  const execute = (item: Pending): Promise<unknown> => {
+    try {
+      return item.execute();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
   const settle = (items: Pending[], results: Promise<unknown>[]) => {
     for (let i = 0; i < items.length; i++) results[i]!.then(items[i]!.resolve, items[i]!.reject);
   };
@@ -53,7 +60,7 @@ export function groupCommits(sql: SqlConnection, driver: SqliteDatabase): GroupC
     }
     const results: Promise<unknown>[] = [];
     for (let i = 0; i < items.length; i++) {
-      results.push(items[i]!.execute());
+      results.push(execute(items[i]!));
       // A statement error aborts only that statement, unless SQLite rolled the whole transaction
       // back (disk full, I/O error…): then the statements before it are undone too and fail with
       // its error; the rest go into a new transaction.
@@ -70,7 +77,11 @@ export function groupCommits(sql: SqlConnection, driver: SqliteDatabase): GroupC
     try {
       commit();
     } catch (error) {
-      if (driver.inTransaction) rollback();
+      try {
+        if (driver.inTransaction) rollback();
+      } catch {
+        // The connection is gone; the callers learn of it from the COMMIT's error.
+      }
       for (const result of results) result.catch(() => {});
       fail(items, error);
       return [];
@@ -89,7 +100,7 @@ export function groupCommits(sql: SqlConnection, driver: SqliteDatabase): GroupC
     if (driver.inTransaction) {
       settle(
         items,
-        items.map((item) => item.execute()),
+        items.map((item) => execute(item)),
       );
       return;
     }

@@ -14,6 +14,11 @@ interface BoundStatement {
   raw(): { all(): unknown[] };
 }
 
+interface Prepared {
+  statement: Statement;
+  columns(): ReturnType<Statement['columns']>;
+}
+
 const PATCHED = Symbol.for('phone-verify.statement-cache');
 
 /** Caches up to `limit` statements by SQL text on this connection (idempotent). */
@@ -22,23 +27,26 @@ export function reusePreparedStatements(db: SqliteDatabase, limit = 256): void {
   if (target[PATCHED]) return;
   target[PATCHED] = true;
   const prepare = db.prepare.bind(db);
-  const statements = new Map<string, Statement>();
+  const statements = new Map<string, Prepared>();
 
-  const bound = (statement: Statement, args: unknown[]): BoundStatement => ({
+  const bound = ({ statement, columns }: Prepared, args: unknown[]): BoundStatement => ({
     reader: statement.reader,
     run: () => statement.run(...args),
-    columns: () => statement.columns(),
+    columns,
     raw: () => ({ all: () => statement.raw(true).all(...args) }),
   });
 
   (db as { prepare: unknown }).prepare = (sql: string) => {
-    let statement = statements.get(sql);
-    if (!statement) {
-      statement = prepare(sql);
+    let prepared = statements.get(sql);
+    if (!prepared) {
+      const statement = prepare(sql);
+      // A prepared statement's columns never change: read them once (the adapter asks every call).
+      let columns: ReturnType<Statement['columns']> | undefined;
+      prepared = { statement, columns: () => (columns ??= statement.columns()) };
       // Past the limit (never reached by this service's fixed SQL) statements are simply not kept.
-      if (statements.size < limit) statements.set(sql, statement);
+      if (statements.size < limit) statements.set(sql, prepared);
     }
-    const cached = statement;
+    const cached = prepared;
     return { bind: (args: unknown[]) => bound(cached, args) };
   };
 }

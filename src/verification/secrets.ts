@@ -1,14 +1,43 @@
-// The one place that makes ids and hashes secrets. Codes and session tokens are never stored:
-// only SHA-256(token), the lookup key, and HMAC-SHA-256(token, code), so a leaked table holds
-// nothing to replay and no code can be brute-forced from it without the 256-bit token.
-import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+// The one place that makes ids, random tokens and hashes of secrets. Codes and session tokens are
+// never stored: only SHA-256(token), the lookup key, and HMAC-SHA-256(token, code), so a leaked
+// table holds nothing to replay and no code can be brute-forced from it without the 256-bit token.
+import { createHash, createHmac, hash, randomFillSync, timingSafeEqual } from 'node:crypto';
 
-export function newId(): string {
-  return randomUUID();
+// CSPRNG output fetched 4 KiB at a time: one call into OpenSSL per ~100 tokens instead of one per
+// token (randomBytes(32) costs ~2.5 µs here, a slice of the pool ~0.2 µs). Every byte is handed
+// out once; the pool is refilled, never reused.
+const POOL_SIZE = 4096;
+const pool = Buffer.allocUnsafe(POOL_SIZE);
+let poolOffset = POOL_SIZE;
+
+/** `size` bytes from the CSPRNG, copied out of the pool (the caller owns them). */
+export function randomBytesPooled(size: number): Buffer {
+  if (size > POOL_SIZE) return randomFillSync(Buffer.allocUnsafe(size));
+  if (poolOffset + size > POOL_SIZE) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const bytes = Buffer.from(pool.subarray(poolOffset, poolOffset + size));
+  poolOffset += size;
+  return bytes;
+}
+
+/**
+ * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits. Time-ordered ids land
+ * at the right edge of the primary-key index instead of on a random page (fewer pages written per
+ * insert); the creation time they reveal is public anyway (GET /v1/verifications/{id}).
+ */
+export function newId(now: number = Date.now()): string {
+  const bytes = randomBytesPooled(16);
+  bytes.writeUIntBE(now, 0, 6);
+  bytes[6] = 0x70 | (bytes[6]! & 0x0f); // version 7
+  bytes[8] = 0x80 | (bytes[8]! & 0x3f); // variant 10
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 export function hashToken(sessionToken: string): string {
-  return createHash('sha256').update(sessionToken).digest('hex');
+  return hash('sha256', sessionToken, 'hex');
 }
 
 export function hashCode(sessionToken: string, securityCode: string): string {

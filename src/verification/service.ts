@@ -162,7 +162,7 @@ export class VerificationService {
     const message = custom ?? renderMessage(template, { app: settings.appName, security_code: securityCode });
 
     const now = this.clock();
-    const id = newId();
+    const id = newId(now.getTime());
     const expiresAt = new Date(now.getTime() + settings.codeExpirySeconds * 1000);
     await this.store.insertPending({
       id,

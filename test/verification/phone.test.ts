@@ -18,6 +18,18 @@ t.test('spellings normalise to E.164', async (t) => {
   t.equal(normalizePhoneNumber('+49 (0)30 901820'), '+4930901820');
 });
 
+t.test('a repeated spelling answers alike, and a refused one stays refused', async (t) => {
+  t.equal(normalizePhoneNumber('+1 (415) 555-0199'), '+14155550199');
+  t.equal(normalizePhoneNumber('+1 (415) 555-0199'), '+14155550199', 'again (remembered)');
+  for (let i = 0; i < 2; i++) {
+    t.throws(
+      () => normalizePhoneNumber('+1 415'),
+      { code: 'invalid_phone_number' },
+      `refused, time ${i + 1}`,
+    );
+  }
+});
+
 t.test('non-numbers are refused with invalid_phone_number', async (t) => {
   for (const input of ['', 'abc', '4155550100', '+1 415', '+0 123 456 789', '+44 20 7183 8750 1234 5']) {
     let refusal: unknown;

@@ -2,7 +2,7 @@
 // verification service as its PhoneQuota. The service takes a slot with the normalised E.164
 // number (so spellings cannot dodge it) and gives it back when it failed before reaching the
 // backend. Counted by the shared rate counter, so replicas sharing Redis share one count.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import fp from 'fastify-plugin';
 import { RateLimited } from '../../errors.js';
 import type { PhoneQuota } from '../../verification/service.js';
@@ -20,7 +20,7 @@ export default fp(
     fastify.decorate('phoneQuota', {
       async take(phoneNumber: string) {
         // Hashed, so the counter store (Redis) holds no phone numbers.
-        const key = `phone:${createHash('sha256').update(phoneNumber).digest('hex')}`;
+        const key = `phone:${hash('sha256', phoneNumber, 'hex')}`;
         const { current, ttlMs } = await counter.hit(key, windowMs);
         if (current > max) {
           const seconds = String(Math.max(1, Math.ceil(ttlMs / 1000)));
