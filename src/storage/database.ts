@@ -5,7 +5,9 @@
 // per statement here against ~0.05 ms through the adapter alone (bench/, README "Performance").
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { DatabaseKind } from '../config.js';
+import type { Pool } from 'pg';
 import { groupCommits } from './group-commit.js';
+import { prepareStatements } from './pg-prepared.js';
 import { reusePreparedStatements } from './statement-cache.js';
 
 /** The part of a Prisma client the application may use (the same for both generated clients). */
@@ -129,6 +131,8 @@ export async function openDatabase(
       { onPoolError: options.onPoolError ?? (() => {}) },
     ),
   );
+  const pool = (sql as unknown as { client?: Pool }).client;
+  if (pool && typeof pool.query === 'function') prepareStatements(pool);
   const client = new PrismaClient({ adapter: adapter as never }) as unknown as SqlClient;
   return database(kind, client, sql);
 }
