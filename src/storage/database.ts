@@ -4,8 +4,8 @@
 // interprets every call (a WebAssembly query compiler, then an interpreter), which cost ~1 ms of CPU
 // per statement here against ~0.05 ms through the adapter alone (bench/, README "Performance").
 import type { Database as SqliteDatabase } from 'better-sqlite3';
-import type { DatabaseKind } from '../config.js';
 import type { Pool } from 'pg';
+import type { DatabaseKind } from '../config.js';
 import { groupCommits } from './group-commit.js';
 import { prepareStatements } from './pg-prepared.js';
 import { reusePreparedStatements } from './statement-cache.js';

@@ -50,7 +50,9 @@ const SQL = {
     (id, service_id, phone_number, channel, status, token_hash, code_hash, failed_attempts, approvals,
      backend, locale, created_at, expires_at, updated_at)
     VALUES (:id, :service_id, :phone, 'sms', 'pending', :token_hash, :code_hash, 0, 0,
-     :backend, :locale, :now, :expires_at, :now)`,
+     :backend, :locale, :now, :expires_at, :now)
+    RETURNING EXISTS (SELECT 1 FROM verifications o WHERE o.service_id = :service_id
+      AND o.phone_number = :phone AND o.status = 'pending' AND o.id <> :id) AS others_pending`,
   // Only sessions started before this one (by created_at, then id): of concurrent starts for one
   // number, the newest survives whatever order their supersedes run in, instead of each canceling
   // the others and leaving none.
@@ -96,6 +98,11 @@ const INT_ARG: SqlArgType = { scalarType: 'int', arity: 'scalar' };
 
 function unavailableOr(error: unknown): unknown {
   return isDatabaseUnavailable(error) ? Object.assign(new ServiceUnavailable(), { cause: error }) : error;
+}
+
+/** A SQL boolean: SQLite answers 0/1 (as text: the adapter turns its bigints into strings), PostgreSQL true/false. */
+function isTrue(value: unknown): boolean {
+  return value === true || Number(value) === 1;
 }
 
 function toDate(value: unknown): Date {
@@ -165,8 +172,8 @@ export class SqlVerificationStore implements VerificationStore {
     }
   }
 
-  async insertPending(v: NewVerification): Promise<void> {
-    await this.#execute('insert', {
+  async insertPending(v: NewVerification): Promise<{ othersPending: boolean }> {
+    const [row] = await this.#rows('insert', {
       id: v.id,
       service_id: v.serviceId,
       phone: v.phoneNumber,
@@ -177,6 +184,7 @@ export class SqlVerificationStore implements VerificationStore {
       now: v.createdAt,
       expires_at: v.expiresAt,
     });
+    return { othersPending: isTrue(row?.others_pending) };
   }
 
   supersedeOthers(serviceId: string, phoneNumber: string, keepId: string, now: Date): Promise<number> {
@@ -201,10 +209,7 @@ export class SqlVerificationStore implements VerificationStore {
       now,
       max,
     });
-    // SQLite answers 0/1 (as text: the adapter turns its bigints into strings), PostgreSQL a boolean.
-    return row
-      ? { record: toRecord(row), codeMatched: row.code_matched === true || Number(row.code_matched) === 1 }
-      : null;
+    return row ? { record: toRecord(row), codeMatched: isTrue(row.code_matched) } : null;
   }
 
   async findByToken(tokenHash: string, phoneNumber: string): Promise<VerificationRecord | null> {

@@ -164,7 +164,7 @@ export class VerificationService {
     const now = this.clock();
     const id = newId(now.getTime());
     const expiresAt = new Date(now.getTime() + settings.codeExpirySeconds * 1000);
-    await this.store.insertPending({
+    const { othersPending } = await this.store.insertPending({
       id,
       serviceId: this.#serviceId,
       phoneNumber,
@@ -197,7 +197,7 @@ export class VerificationService {
     }
     this.observer.sent?.(settings.backendName, Number(process.hrtime.bigint() - sendStarted) / 1e9, true);
     // Only once the new code is out do the number's older pending codes stop working.
-    await this.store.supersedeOthers(this.#serviceId, phoneNumber, id, now);
+    if (othersPending) await this.store.supersedeOthers(this.#serviceId, phoneNumber, id, now);
     return { id, sessionToken, phoneNumber, status: 'pending', expiresAt };
   }
 

@@ -35,7 +35,12 @@ export interface CodeCheck {
 }
 
 export interface VerificationStore {
-  insertPending(verification: NewVerification): Promise<void>;
+  /**
+   * Inserts a pending session and tells whether the number had other pending sessions then. When
+   * it had none, supersedeOthers would find nothing to cancel (no session ever returns to pending,
+   * and any started later is newer), so the service skips it.
+   */
+  insertPending(verification: NewVerification): Promise<{ othersPending: boolean }>;
   /**
    * Cancels the number's pending sessions created before the one just sent (never a newer one, so
    * the newest start survives concurrent starts in any order); returns how many.

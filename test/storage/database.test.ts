@@ -15,7 +15,7 @@ async function checks(t: Test, kind: DatabaseKind, url: string): Promise<void> {
   const database = await openDatabase(kind, url);
   const store = new SqlVerificationStore(database);
   const now = new Date('2026-01-01T00:00:00.000Z');
-  await store.insertPending({
+  const first = await store.insertPending({
     id: 'v1',
     serviceId: 'default',
     phoneNumber: '+14155550100',
@@ -26,14 +26,44 @@ async function checks(t: Test, kind: DatabaseKind, url: string): Promise<void> {
     createdAt: now,
     expiresAt: new Date(now.getTime() + 60_000),
   });
+  t.same(first, { othersPending: false }, 'the first session of a number has no others');
+  const session = (id: string, phoneNumber = '+14155550100') => ({
+    id,
+    serviceId: 'default',
+    phoneNumber,
+    tokenHash: `token-${id}`,
+    codeHash: 'code-hash',
+    backend: 'console',
+    locale: null,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + 60_000),
+  });
+  t.same(await store.insertPending(session('v2')), { othersPending: true }, 'v1 is pending');
+  t.same(
+    await store.insertPending(session('w1', '+14155550111')),
+    { othersPending: false },
+    'other numbers do not count',
+  );
+  t.equal(await store.supersedeOthers('default', '+14155550100', 'v2', now), 1, 'v1 is canceled');
+  t.same(await store.insertPending(session('v0')), { othersPending: true }, 'v2 is still pending');
+  t.equal(await store.supersedeOthers('default', '+14155550100', 'v0', now), 0, 'v2 is newer than v0: kept');
+  await store.markFailed('v2', now);
+  await store.markFailed('v0', now);
+  t.same(
+    await store.insertPending(session('v3')),
+    { othersPending: false },
+    'canceled and failed ones do not count',
+  );
   const record = await store.findById('v1');
-  t.equal(record?.status, 'pending');
+  t.equal(record?.status, 'canceled');
   t.equal(record?.createdAt.toISOString(), now.toISOString(), 'times round-trip exactly');
 
-  const rows = await database.client.$queryRawUnsafe<{ id: string }[]>('SELECT id FROM verifications');
+  const rows = await database.client.$queryRawUnsafe<{ id: string }[]>(
+    'SELECT id FROM verifications ORDER BY id',
+  );
   t.same(
     rows.map((row) => row.id),
-    ['v1'],
+    ['v0', 'v1', 'v2', 'v3', 'w1'],
     'the Prisma client sees what the store wrote',
   );
   await database.client.$disconnect();
