@@ -4,17 +4,23 @@ import { InvalidPhoneNumber } from '../errors.js';
 
 /**
  * Recently normalised spellings: the number a verify carries is, almost always, spelled as it was
- * in its start, and parsing with full metadata is a tenth of a verify's CPU. Bounded; the oldest
- * entry makes way. Only valid numbers are kept.
+ * in its start, and parsing with full metadata is a tenth of a verify's CPU. Two generations of up
+ * to RECENT_LIMIT entries each: when the current one is full it becomes the previous one, and the
+ * older is dropped whole (deleting entries one by one from a Map this size costs more than the
+ * parse it saves). Only valid numbers are kept.
  */
-const recent = new Map<string, string>();
-const RECENT_LIMIT = 10_000;
+const RECENT_LIMIT = 5_000;
+let recent = new Map<string, string>();
+let previous = new Map<string, string>();
 
 export function normalizePhoneNumber(input: string): string {
-  let e164 = recent.get(input);
+  let e164 = recent.get(input) ?? previous.get(input);
   if (e164 === undefined) {
     e164 = parseE164(input);
-    if (recent.size >= RECENT_LIMIT) recent.delete(recent.keys().next().value!);
+    if (recent.size >= RECENT_LIMIT) {
+      previous = recent;
+      recent = new Map();
+    }
     recent.set(input, e164);
   }
   return e164;
