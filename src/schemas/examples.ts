@@ -16,7 +16,7 @@ export const REQUEST_EXAMPLES: Record<string, unknown> = {
 export const SUCCESS_EXAMPLES: Record<string, Record<string, unknown>> = {
   'post /v1/verifications': {
     '201': {
-      id: 'b0f0a5a2-6c1e-4d1a-9d7e-3f5c0c8f9a21',
+      id: '01a21301-9300-7c3a-9f1e-5b2d8c4a7e61',
       session_token: 'q3Yt0m7V1x9a4JmZbqk2nB8sR6dWc5fH',
       phone_number: '+14155550100',
       status: 'pending',
@@ -28,7 +28,7 @@ export const SUCCESS_EXAMPLES: Record<string, Record<string, unknown>> = {
   },
   'get /v1/verifications/{id}': {
     '200': {
-      id: 'b0f0a5a2-6c1e-4d1a-9d7e-3f5c0c8f9a21',
+      id: '01a21301-9300-7c3a-9f1e-5b2d8c4a7e61',
       phone_number: '+14155550100',
       status: 'approved',
       created_at: '2026-01-01T12:00:00.000Z',
@@ -48,7 +48,7 @@ const DETAILS: Record<ProblemCode, string> = {
   security_code_expired: 'The security code has expired; start a new verification.',
   security_code_already_verified: 'The security code was already used.',
   unauthorized: 'Send a valid API key as "Authorization: Bearer <key>".',
-  not_found: 'No verification with id "b0f0a5a2-6c1e-4d1a-9d7e-3f5c0c8f9a21"',
+  not_found: 'No verification with id "01a21301-9300-7c3a-9f1e-5b2d8c4a7e61"',
   payload_too_large: 'The request body is larger than this service accepts.',
   unsupported_media_type: 'Send the body as application/json.',
   rate_limited: 'Too many requests; retry after 60 seconds.',
