@@ -42,7 +42,7 @@ export interface SqlConnection {
 
 export interface Database {
   kind: DatabaseKind;
-  /** the generated Prisma client, over the same connection as `sql` */
+  /** the generated Prisma client, over the same connection as `sql`, loaded on first use */
   client: SqlClient;
   /** Prisma's driver adapter, connected: where the stores run their SQL */
   sql: SqlConnection;
@@ -77,6 +77,28 @@ async function share(
   };
 }
 
+/**
+ * The generated Prisma client, loaded and constructed on first use. The service's own SQL (store,
+ * purge) runs on the adapter, so a running service never pays for the client: its runtime and
+ * WebAssembly query compiler hold about 36 MB once constructed.
+ */
+function lazyClient(load: () => Promise<SqlClient>): SqlClient {
+  let loaded: Promise<SqlClient> | undefined;
+  const client = () => {
+    loaded ??= load();
+    return loaded;
+  };
+  return {
+    $queryRawUnsafe: async <T>(query: string, ...values: unknown[]) =>
+      (await client()).$queryRawUnsafe<T>(query, ...values),
+    $executeRawUnsafe: async (query: string, ...values: unknown[]) =>
+      (await client()).$executeRawUnsafe(query, ...values),
+    $connect: async () => (await client()).$connect(),
+    // Nothing to disconnect when it was never loaded.
+    $disconnect: async () => (loaded ? (await loaded).$disconnect() : undefined),
+  };
+}
+
 function database(kind: DatabaseKind, client: SqlClient, sql: SqlConnection): Database {
   let closing: Promise<void> | undefined;
   return {
@@ -100,10 +122,7 @@ export async function openDatabase(
   options: OpenOptions = {},
 ): Promise<Database> {
   if (kind === 'sqlite') {
-    const [{ PrismaClient }, { PrismaBetterSQLite3 }] = await Promise.all([
-      import('../generated/sqlite/client.js'),
-      import('@prisma/adapter-better-sqlite3'),
-    ]);
+    const { PrismaBetterSQLite3 } = await import('@prisma/adapter-better-sqlite3');
     // timeout: how long a writer waits for another process's lock (replicas sharing one file).
     const { sql, adapter } = await share(
       new PrismaBetterSQLite3({ url: `file:${sqliteFilePath(url)}`, timeout: 10_000 }),
@@ -120,13 +139,13 @@ export async function openDatabase(
       `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
        PRAGMA cache_size = -16000; PRAGMA wal_autocheckpoint = 1000; PRAGMA temp_store = MEMORY;`,
     );
-    const client = new PrismaClient({ adapter: adapter as never }) as unknown as SqlClient;
+    const client = lazyClient(async () => {
+      const { PrismaClient } = await import('../generated/sqlite/client.js');
+      return new PrismaClient({ adapter: adapter as never }) as unknown as SqlClient;
+    });
     return database(kind, client, driver ? groupCommits(sql, driver) : sql);
   }
-  const [{ PrismaClient }, { PrismaPg }] = await Promise.all([
-    import('../generated/postgresql/client.js'),
-    import('@prisma/adapter-pg'),
-  ]);
+  const { PrismaPg } = await import('@prisma/adapter-pg');
   const { sql, adapter } = await share(
     new PrismaPg(
       { connectionString: url, max: 10, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 },
@@ -136,7 +155,10 @@ export async function openDatabase(
   // The adapter's pg Pool: each SQL text becomes a named statement, prepared once per connection.
   const pool = (sql as unknown as { client?: Pool }).client;
   if (pool && typeof pool.query === 'function') prepareStatements(pool);
-  const client = new PrismaClient({ adapter: adapter as never }) as unknown as SqlClient;
+  const client = lazyClient(async () => {
+    const { PrismaClient } = await import('../generated/postgresql/client.js');
+    return new PrismaClient({ adapter: adapter as never }) as unknown as SqlClient;
+  });
   return database(kind, client, sql);
 }
 
