@@ -6,6 +6,7 @@
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { Pool } from 'pg';
 import type { DatabaseKind } from '../config.js';
+import { checkpointInBackground } from './background-checkpoint.js';
 import { groupCommits } from './group-commit.js';
 import { prepareStatements } from './pg-prepared.js';
 import { reusePreparedStatements } from './statement-cache.js';
@@ -53,6 +54,13 @@ export interface Database {
 export interface OpenOptions {
   /** called when an idle PostgreSQL connection drops, instead of crashing the process */
   onPoolError?: (error: Error) => void;
+  /**
+   * SQLite: run WAL checkpoints on a worker thread instead of inside commits on the event loop
+   * (background-checkpoint.ts). For the service's busy connection; off for occasional ones.
+   */
+  backgroundCheckpoints?: boolean;
+  /** told when the checkpoint worker fails (the connection then checkpoints itself again) */
+  onCheckpointError?: (error: Error) => void;
 }
 
 interface AdapterFactory {
@@ -99,14 +107,21 @@ function lazyClient(load: () => Promise<SqlClient>): SqlClient {
   };
 }
 
-function database(kind: DatabaseKind, client: SqlClient, sql: SqlConnection): Database {
+function database(
+  kind: DatabaseKind,
+  client: SqlClient,
+  sql: SqlConnection,
+  beforeClose: () => Promise<void> = async () => {},
+): Database {
   let closing: Promise<void> | undefined;
   return {
     kind,
     client,
     sql,
     close() {
-      closing ??= client.$disconnect().finally(() => sql.dispose());
+      closing ??= beforeClose()
+        .then(() => client.$disconnect())
+        .finally(() => sql.dispose());
       return closing;
     },
   };
@@ -129,8 +144,9 @@ export async function openDatabase(
     );
     // WAL lets readers run beside the writer; NORMAL sync is durable across crashes in WAL mode.
     // A 16 MB page cache (2 MB by default) keeps the hot index pages in memory; measured no slower
-    // than 32 MB, with less memory. Checkpoints (the only fsyncs under NORMAL) stay at SQLite's
-    // 1,000 WAL pages: larger ones pause the event loop longer (p99 41 ms at 4,000 against 20).
+    // than 32 MB, with less memory. Checkpoints (the only fsyncs under NORMAL) every 1,000 WAL
+    // pages as SQLite does (4,000 paused the event loop longer: p99 41 ms against 20), or mostly
+    // on a worker thread with backgroundCheckpoints (background-checkpoint.ts).
     // The adapter's own better-sqlite3 connection: keep its prepared statements (statement-cache.ts)
     // and group the store's writes into shared transactions (group-commit.ts).
     const driver = (sql as unknown as { client?: SqliteDatabase }).client;
@@ -143,7 +159,12 @@ export async function openDatabase(
       const { PrismaClient } = await import('../generated/sqlite/client.js');
       return new PrismaClient({ adapter: adapter as never }) as unknown as SqlClient;
     });
-    return database(kind, client, driver ? groupCommits(sql, driver) : sql);
+    const file = sqliteFilePath(url);
+    const checkpoints =
+      driver && options.backgroundCheckpoints && file !== ':memory:'
+        ? checkpointInBackground(driver, file, { onError: options.onCheckpointError })
+        : undefined;
+    return database(kind, client, driver ? groupCommits(sql, driver) : sql, async () => checkpoints?.stop());
   }
   const { PrismaPg } = await import('@prisma/adapter-pg');
   const { sql, adapter } = await share(

@@ -19,6 +19,12 @@ export default fp(
     const database = await openDatabase(databaseKind, databaseUrl, {
       onPoolError: (error) =>
         fastify.log.warn({ err: { message: error.message } }, 'idle database connection dropped'),
+      backgroundCheckpoints: true,
+      onCheckpointError: (error) =>
+        fastify.log.error(
+          { err: { message: error.message } },
+          'SQLite checkpoint worker failed; checkpoints run inside commits again',
+        ),
     });
     const store = new SqlVerificationStore(database);
     fastify.decorate('store', store);
