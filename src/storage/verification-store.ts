@@ -45,12 +45,19 @@ export function compile(kind: DatabaseKind, sql: string): Statement {
 
 const COLUMNS = 'id, phone_number, status, failed_attempts, approvals, created_at, expires_at, verified_at';
 
-const SQL = {
-  insert: `INSERT INTO verifications
+const INSERT = `INSERT INTO verifications
     (id, service_id, phone_number, channel, status, token_hash, code_hash, failed_attempts, approvals,
      backend, locale, created_at, expires_at, updated_at)
     VALUES (:id, :service_id, :phone, 'sms', 'pending', :token_hash, :code_hash, 0, 0,
-     :backend, :locale, :now, :expires_at, :now)
+     :backend, :locale, :now, :expires_at, :now)`;
+
+const SQL = {
+  insert: INSERT,
+  // SQLite runs one write at a time (and ids are made in order: secrets.ts), so a session always
+  // sees the pending ones inserted before it and is newer than all of them: when it sees none, its
+  // supersede would cancel nothing. PostgreSQL inserts run side by side without seeing each other's
+  // uncommitted rows, so there the supersede always runs.
+  insertTellingOthers: `${INSERT}
     RETURNING EXISTS (SELECT 1 FROM verifications o WHERE o.service_id = :service_id
       AND o.phone_number = :phone AND o.status = 'pending' AND o.id <> :id) AS others_pending`,
   // Only sessions started before this one (by created_at, then id): of concurrent starts for one
@@ -173,7 +180,7 @@ export class SqlVerificationStore implements VerificationStore {
   }
 
   async insertPending(v: NewVerification): Promise<{ othersPending: boolean }> {
-    const [row] = await this.#rows('insert', {
+    const params = {
       id: v.id,
       service_id: v.serviceId,
       phone: v.phoneNumber,
@@ -183,7 +190,12 @@ export class SqlVerificationStore implements VerificationStore {
       locale: v.locale,
       now: v.createdAt,
       expires_at: v.expiresAt,
-    });
+    };
+    if (this.#database.kind !== 'sqlite') {
+      await this.#execute('insert', params);
+      return { othersPending: true };
+    }
+    const [row] = await this.#rows('insertTellingOthers', params);
     return { othersPending: isTrue(row?.others_pending) };
   }
 

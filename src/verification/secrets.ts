@@ -23,14 +23,28 @@ export function randomBytesPooled(size: number): Buffer {
 }
 
 /**
- * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits. Time-ordered ids land
- * at the right edge of the primary-key index instead of on a random page (fewer pages written per
- * insert); the creation time they reveal is public anyway (GET /v1/verifications/{id}).
+ * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, a 12-bit sequence, then 62 random bits.
+ * Time-ordered ids land at the right edge of the primary-key index instead of on a random page
+ * (fewer pages written per insert); the creation time they reveal is public anyway
+ * (GET /v1/verifications/{id}). Within this process every id sorts after the one before (the
+ * RFC's counter method; the milliseconds never go back), so starts are ordered as they were made
+ * even within one millisecond: the supersede rule relies on it (verification-store.ts).
  */
+let lastMs = 0;
+let sequence = 0;
+
 export function newId(now: number = Date.now()): string {
+  if (now > lastMs) {
+    lastMs = now;
+    sequence = 0;
+  } else if (++sequence > 0xfff) {
+    lastMs += 1; // 4,096 ids in one millisecond: borrow the next one
+    sequence = 0;
+  }
   const bytes = randomBytesPooled(16);
-  bytes.writeUIntBE(now, 0, 6);
-  bytes[6] = 0x70 | (bytes[6]! & 0x0f); // version 7
+  bytes.writeUIntBE(lastMs, 0, 6);
+  bytes[6] = 0x70 | (sequence >> 8); // version 7, then the sequence's high 4 bits
+  bytes[7] = sequence & 0xff;
   bytes[8] = 0x80 | (bytes[8]! & 0x3f); // variant 10
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;

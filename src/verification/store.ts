@@ -36,9 +36,9 @@ export interface CodeCheck {
 
 export interface VerificationStore {
   /**
-   * Inserts a pending session and tells whether the number had other pending sessions then. When
-   * it had none, supersedeOthers would find nothing to cancel (no session ever returns to pending,
-   * and any started later is newer), so the service skips it.
+   * Inserts a pending session and tells whether the number may have other pending sessions. false
+   * only when the store knows supersedeOthers would cancel nothing (no session ever returns to
+   * pending, and the store sees every older one), so the service skips it; true when unsure.
    */
   insertPending(verification: NewVerification): Promise<{ othersPending: boolean }>;
   /**

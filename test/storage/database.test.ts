@@ -26,7 +26,9 @@ async function checks(t: Test, kind: DatabaseKind, url: string): Promise<void> {
     createdAt: now,
     expiresAt: new Date(now.getTime() + 60_000),
   });
-  t.same(first, { othersPending: false }, 'the first session of a number has no others');
+  // SQLite tells whether there is anything to supersede; PostgreSQL cannot know, and says "maybe".
+  const others = (pending: boolean) => ({ othersPending: kind === 'sqlite' ? pending : true });
+  t.same(first, others(false), 'the first session of a number has no others');
   const session = (id: string, phoneNumber = '+14155550100') => ({
     id,
     serviceId: 'default',
@@ -38,22 +40,18 @@ async function checks(t: Test, kind: DatabaseKind, url: string): Promise<void> {
     createdAt: now,
     expiresAt: new Date(now.getTime() + 60_000),
   });
-  t.same(await store.insertPending(session('v2')), { othersPending: true }, 'v1 is pending');
+  t.same(await store.insertPending(session('v2')), others(true), 'v1 is pending');
   t.same(
     await store.insertPending(session('w1', '+14155550111')),
-    { othersPending: false },
+    others(false),
     'other numbers do not count',
   );
   t.equal(await store.supersedeOthers('default', '+14155550100', 'v2', now), 1, 'v1 is canceled');
-  t.same(await store.insertPending(session('v0')), { othersPending: true }, 'v2 is still pending');
+  t.same(await store.insertPending(session('v0')), others(true), 'v2 is still pending');
   t.equal(await store.supersedeOthers('default', '+14155550100', 'v0', now), 0, 'v2 is newer than v0: kept');
   await store.markFailed('v2', now);
   await store.markFailed('v0', now);
-  t.same(
-    await store.insertPending(session('v3')),
-    { othersPending: false },
-    'canceled and failed ones do not count',
-  );
+  t.same(await store.insertPending(session('v3')), others(false), 'canceled and failed ones do not count');
   const record = await store.findById('v1');
   t.equal(record?.status, 'canceled');
   t.equal(record?.createdAt.toISOString(), now.toISOString(), 'times round-trip exactly');

@@ -3,6 +3,7 @@
 // one number never cancel the newest session.
 import type { Test } from 'tap';
 import t from 'tap';
+import { VerificationService } from '../../src/verification/service.js';
 import {
   build,
   postgresAvailable,
@@ -30,7 +31,11 @@ function verifyAll(target: TestApp, bodies: Record<string, string>[]) {
   return Promise.all(bodies.map((body) => postJson(target.app, '/v1/verifications/verify', body)));
 }
 
-async function checks(t: Test, env: () => Promise<Record<string, string>>): Promise<void> {
+async function checks(
+  t: Test,
+  kind: 'sqlite' | 'postgresql',
+  env: () => Promise<Record<string, string>>,
+): Promise<void> {
   t.test('concurrent verifies of one single-use code: exactly one approval', async (t) => {
     const target = await build(t, { env: await env() });
     const started = await startVerification(target, '+14155550101');
@@ -133,12 +138,53 @@ async function checks(t: Test, env: () => Promise<Record<string, string>>): Prom
       views.some((view) => view.status === 'canceled'),
       `later starts cancel earlier ones: ${statuses}`,
     );
+    if (kind === 'sqlite') {
+      // One writer at a time and ids made in order: exactly the last start survives.
+      t.equal(
+        views.filter((view) => view.status === 'pending').length,
+        1,
+        `exactly one pending: ${statuses}`,
+      );
+    }
   });
 }
 
-t.test('sqlite', (t) => checks(t, async () => ({})));
+t.test('sqlite', (t) => checks(t, 'sqlite', async () => ({})));
+
+// Starts within one millisecond (a fixed clock): on SQLite the last one made survives alone, which
+// rests on ids made in order (secrets.ts) and on the insert seeing every earlier session.
+t.test('sqlite: concurrent starts within one millisecond leave exactly the last one pending', async (t) => {
+  const { app } = await build(t);
+  const fixed = new Date();
+  const service = new VerificationService(
+    app.store,
+    app.backend,
+    {
+      appName: 'test',
+      tokenLength: 6,
+      codeExpirySeconds: 600,
+      verifyCodeOnlyOnce: true,
+      maxFailedAttempts: MAX_FAILED_ATTEMPTS,
+      templates: { message: 'code {security_code}', messages: {} },
+      backendName: 'console',
+    },
+    app.log,
+    {},
+    () => fixed,
+  );
+  // Twenty rounds of two (one number each), then one of twenty: with ids in random order, two
+  // would stay pending whenever the first start made drew the larger id.
+  const rounds = [...Array.from({ length: 20 }, () => 2), CONCURRENCY];
+  for (const [round, size] of rounds.entries()) {
+    const phoneNumber = `+1415555${String(1000 + round).padStart(4, '0')}`;
+    const started = await Promise.all(Array.from({ length: size }, () => service.start({ phoneNumber })));
+    const records = await Promise.all(started.map((session) => app.store.findById(session.id)));
+    const pending = records.filter((record) => record?.status === 'pending').map((record) => record?.id);
+    t.same(pending, [started.at(-1)?.id], `round ${round + 1}: only the last start made is pending`);
+  }
+});
 
 t.test('postgresql', async (t) => {
   if (!(await postgresAvailable(t))) return;
-  await checks(t, async () => ({ DATABASE_URL: await postgresUrl(t) }));
+  await checks(t, 'postgresql', async () => ({ DATABASE_URL: await postgresUrl(t) }));
 });

@@ -4,8 +4,8 @@ import { hashCode, hashToken, newId, randomBytesPooled } from '../../src/verific
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-t.test('ids are UUIDv7: the creation time first, so later ids sort after earlier ones', async (t) => {
-  const at = Date.UTC(2026, 10, 25, 12, 0, 0);
+t.test('ids are UUIDv7: the creation time first, and each id sorts after the one before', async (t) => {
+  const at = Date.UTC(2030, 0, 1); // later than any id made so far in this process
   const id = newId(at);
   t.match(id, UUID_V7);
   t.equal(
@@ -13,10 +13,16 @@ t.test('ids are UUIDv7: the creation time first, so later ids sort after earlier
     at,
     'the first 48 bits are the milliseconds',
   );
-  const ids = Array.from({ length: 5_000 }, (_, i) => newId(at + i));
-  t.same([...ids].sort(), ids, 'in time order as text');
-  const sameMs = new Set(Array.from({ length: 5_000 }, () => newId(at)));
-  t.equal(sameMs.size, 5_000, 'ids of one millisecond still differ (74 random bits)');
+  const later = Array.from({ length: 3_000 }, (_, i) => newId(at + 1 + Math.floor(i / 1_000)));
+  const sameMs = Array.from({ length: 5_000 }, () => newId(at + 10)); // past 4,096: borrows the next ms
+  const backwards = Array.from({ length: 10 }, () => newId(at)); // a clock that went back
+  const ids = [id, ...later, ...sameMs, ...backwards];
+  t.ok(
+    ids.every((value) => UUID_V7.test(value)),
+    'all are UUIDv7',
+  );
+  t.same([...ids].sort(), ids, 'in the order they were made, as text');
+  t.equal(new Set(ids).size, ids.length, 'all distinct');
 });
 
 t.test('pooled random bytes: never handed out twice, across refills, and owned by the caller', async (t) => {
