@@ -3,7 +3,7 @@
 // their send attempts, delete them), so no statement holds locks for long and SQLite writers
 // interleave with the service. Several replicas may purge at once: a row deleted twice is simply
 // not found the second time, so no coordination is needed.
-import type { Database, SqlArgType } from '../storage/database.js';
+import { type Database, sqlQuery } from '../storage/database.js';
 import { compile } from '../storage/verification-store.js';
 
 export const DEFAULT_BATCH_SIZE = 1000;
@@ -36,19 +36,6 @@ export function cutoffFor(days: number, now: Date = new Date()): Date {
   return new Date(now.getTime() - days * DAY_MS);
 }
 
-const TEXT: SqlArgType = { scalarType: 'string', arity: 'scalar' };
-
-/**
- * Runs on Prisma's driver adapter, as the store does (database.ts): every argument is text (ids,
- * and the cutoff as ISO-8601, which SQLite compares as text and PostgreSQL reads as timestamptz).
- */
-async function rows(database: Database, sql: string, args: string[]): Promise<unknown[][]> {
-  return (await database.sql.queryRaw({ sql, args, argTypes: args.map(() => TEXT) })).rows;
-}
-function execute(database: Database, sql: string, args: string[]): Promise<number> {
-  return database.sql.executeRaw({ sql, args, argTypes: args.map(() => TEXT) });
-}
-
 function placeholders(database: Database, count: number, offset: number): string {
   return Array.from({ length: count }, (_, i) =>
     database.kind === 'sqlite' ? '?' : `$${offset + i + 1}`,
@@ -62,15 +49,16 @@ export async function purgeVerifications(database: Database, options: PurgeOptio
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new RangeError('batchSize must be a whole number ≥ 1');
   const cutoff = cutoffFor(options.days, options.now);
-  const cutoffValue = cutoff.toISOString();
 
   if (options.dryRun) {
     const count = compile(kind, `SELECT COUNT(*) AS n FROM verifications WHERE ${ELIGIBLE}`);
-    const [row] = await rows(
-      database,
-      count.text,
-      count.names.map(() => cutoffValue),
+    const { rows } = await database.sql.queryRaw(
+      sqlQuery(
+        count.text,
+        count.names.map(() => cutoff),
+      ),
     );
+    const [row] = rows;
     return { count: Number(row?.[0] ?? 0), batches: 0, cutoff };
   }
 
@@ -82,19 +70,21 @@ export async function purgeVerifications(database: Database, options: PurgeOptio
   let count = 0;
   let batches = 0;
   for (;;) {
-    const selected = await rows(
-      database,
-      select.text,
-      select.names.map(() => cutoffValue),
+    const { rows: selected } = await database.sql.queryRaw(
+      sqlQuery(
+        select.text,
+        select.names.map(() => cutoff),
+      ),
     );
     if (selected.length === 0) break;
     const ids = selected.map((row) => String(row[0]));
     // send_attempts cascade on PostgreSQL and on SQLite with foreign keys on; deleting them first
     // does not rely on either.
-    await execute(
-      database,
-      `DELETE FROM send_attempts WHERE verification_id IN (${placeholders(database, ids.length, 0)})`,
-      ids,
+    await database.sql.executeRaw(
+      sqlQuery(
+        `DELETE FROM send_attempts WHERE verification_id IN (${placeholders(database, ids.length, 0)})`,
+        ids,
+      ),
     );
     // The eligibility test again: a row is only ever deleted while it qualifies. PostgreSQL's
     // numbered parameters continue after the ids.
@@ -102,10 +92,11 @@ export async function purgeVerifications(database: Database, options: PurgeOptio
       kind === 'sqlite'
         ? recheck.text
         : recheck.text.replace(/\$(\d+)/g, (_, n) => `$${ids.length + Number(n)}`);
-    count += await execute(
-      database,
-      `DELETE FROM verifications WHERE id IN (${placeholders(database, ids.length, 0)}) AND ${recheckText}`,
-      [...ids, ...recheck.names.map(() => cutoffValue)],
+    count += await database.sql.executeRaw(
+      sqlQuery(
+        `DELETE FROM verifications WHERE id IN (${placeholders(database, ids.length, 0)}) AND ${recheckText}`,
+        [...ids, ...recheck.names.map(() => cutoff)],
+      ),
     );
     batches += 1;
     if (selected.length < batchSize) break;

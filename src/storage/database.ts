@@ -31,6 +31,25 @@ export interface SqlQuery {
   argTypes: SqlArgType[];
 }
 
+const STRING_ARG: SqlArgType = { scalarType: 'string', arity: 'scalar' };
+const INT_ARG: SqlArgType = { scalarType: 'int', arity: 'scalar' };
+
+/**
+ * A statement with its arguments, as the adapters take them. Times go as ISO-8601 text: SQLite
+ * stores them so (as Prisma does) and compares them as strings; PostgreSQL reads the text into
+ * timestamptz.
+ */
+export function sqlQuery(sql: string, values: readonly unknown[]): SqlQuery {
+  const args: unknown[] = new Array(values.length);
+  const argTypes: SqlArgType[] = new Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    args[i] = value instanceof Date ? value.toISOString() : value;
+    argTypes[i] = typeof value === 'number' ? INT_ARG : STRING_ARG;
+  }
+  return { sql, args, argTypes };
+}
+
 /** A connected Prisma driver adapter (@prisma/driver-adapter-utils SqlDriverAdapter), as the stores use it. */
 export interface SqlConnection {
   readonly provider: string;

@@ -13,9 +13,9 @@ import type {
 import {
   type Database,
   isDatabaseUnavailable,
-  type SqlArgType,
   type SqlConnection,
   type SqlQuery,
+  sqlQuery,
 } from './database.js';
 
 /** SQL written with :named parameters, compiled once to the dialect's positional form. */
@@ -100,9 +100,6 @@ const SQL = {
 
 type Row = Record<string, unknown>;
 
-const STRING_ARG: SqlArgType = { scalarType: 'string', arity: 'scalar' };
-const INT_ARG: SqlArgType = { scalarType: 'int', arity: 'scalar' };
-
 function unavailableOr(error: unknown): unknown {
   return isDatabaseUnavailable(error) ? Object.assign(new ServiceUnavailable(), { cause: error }) : error;
 }
@@ -142,20 +139,13 @@ export class SqlVerificationStore implements VerificationStore {
     ) as Record<keyof typeof SQL, Statement>;
   }
 
-  /**
-   * Arguments in the statement's order. Times go as ISO-8601 text: SQLite stores them so (as Prisma
-   * does) and compares them as strings; PostgreSQL reads the text into timestamptz.
-   */
+  /** The statement with its named parameters in the statement's order. */
   #query(name: keyof typeof SQL, params: Record<string, unknown>): SqlQuery {
     const { text, names } = this.#statements[name];
-    const args: unknown[] = new Array(names.length);
-    const argTypes: SqlArgType[] = new Array(names.length);
-    for (let i = 0; i < names.length; i++) {
-      const value = params[names[i]!];
-      args[i] = value instanceof Date ? value.toISOString() : value;
-      argTypes[i] = typeof value === 'number' ? INT_ARG : STRING_ARG;
-    }
-    return { sql: text, args, argTypes };
+    return sqlQuery(
+      text,
+      names.map((key) => params[key]),
+    );
   }
 
   async #rows(name: keyof typeof SQL, params: Record<string, unknown>): Promise<Row[]> {
