@@ -2,6 +2,7 @@
 // accepting, finish in-flight requests, close the database, exit 0).
 import Fastify from 'fastify';
 import app from './app.js';
+import { closeConnectionsOnStop } from './close-connections.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { serverOptions } from './server-options.js';
 
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   }
 
   const server = Fastify(serverOptions(config));
+  closeConnectionsOnStop(server);
   server.register(app, { config });
   try {
     await server.ready();

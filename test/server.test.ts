@@ -1,10 +1,11 @@
 // The process as users run it: `node dist/server.js` and `npm start` — start-up refusals in one
 // line, SIGTERM drains and exits 0, a restart keeps pending verifications.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 
 const ENTRY = 'dist/server.js';
@@ -175,6 +176,35 @@ t.test('SIGTERM drains in-flight requests and exits 0; a restart keeps pending s
   second.child.kill('SIGTERM');
   t.equal(await second.exited, 0);
 });
+
+t.test(
+  'SIGTERM during a request on a keep-alive connection: it is answered, then the process exits 0',
+  async (t) => {
+    // Node's server.close() closes only the connections idle at that moment. One whose request was
+    // still running stays open after its answer (keep-alive, 72 s) unless the service closes it,
+    // and the process would wait for it until the grace period ends and exit 1.
+    const dir = dataDir(t);
+    const outbox = join(dir, 'outbox');
+    const running = await startServer(t, {
+      DATABASE_URL: `file:${dir}/pv.db`,
+      PLUGINS_DIR: fileURLToPath(new URL('fixtures/plugins/', import.meta.url)),
+      PHONE_VERIFICATION_BACKEND: 'slow.SlowBackend',
+      PHONE_VERIFICATION_OPTIONS: JSON.stringify({ OUTBOX: outbox, DELAY_MS: 500 }),
+    });
+    // fetch keeps the connection alive for the next request.
+    const reply = post(running.base, '/v1/verifications', { phone_number: '+14155550100' });
+    for (let i = 0; i < 100 && !(existsSync(outbox) && readFileSync(outbox, 'utf8')); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    t.ok(readFileSync(outbox, 'utf8'), 'the request is in the backend');
+    running.child.kill('SIGTERM');
+    const answer = await reply;
+    t.equal(answer.status, 201, 'the request in flight was answered');
+    t.equal(answer.headers.get('connection'), 'close', 'and told its client the connection ends');
+    t.equal(await running.exited, 0, 'exit code 0: no connection held the stop');
+    t.match(running.output(), /"msg":"stopped"/);
+  },
+);
 
 t.test('under npm start, SIGTERM reaches the service', async (t) => {
   const dir = dataDir(t);
