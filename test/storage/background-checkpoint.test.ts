@@ -68,7 +68,10 @@ t.test('under steady writes the WAL file stays near the writer threshold', async
     largest = Math.max(largest, size(`${file}-wal`));
     await sleep(2); // lets the worker's timer fire between rounds, as requests would
   }
-  t.ok(largest < 400 * PAGE, `largest WAL ${Math.round(largest / PAGE)} pages (10× that was written)`);
+  // Measured here: 250–310 pages on an idle machine, 550 once in a loaded CI run (the writer's own
+  // checkpoint gives way while the worker's holds the lock); without the writer's checkpoint the
+  // WAL never starts over and holds about 6,300. The bound tells the two apart, not the load.
+  t.ok(largest < 1_500 * PAGE, `largest WAL ${Math.round(largest / PAGE)} pages`);
   t.equal(db.prepare('SELECT count(*) FROM blobs').pluck().get(), 2000);
 });
 
