@@ -83,10 +83,10 @@ export function checkpointInBackground(
   worker.once('exit', restore);
   return {
     async stop() {
-      if (running) {
-        worker.ref(); // until it has closed its connection
-        worker.postMessage('stop');
-      }
+      // Keeps the process alive until the worker has closed its connection, and also when it
+      // failed: an unref'd worker's 'exit' would otherwise never arrive if nothing else is pending.
+      worker.ref();
+      if (running) worker.postMessage('stop');
       await exited;
       restore();
     },
