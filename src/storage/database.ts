@@ -8,6 +8,7 @@ import type { Pool } from 'pg';
 import type { DatabaseKind } from '../config.js';
 import { checkpointInBackground } from './background-checkpoint.js';
 import { groupCommits } from './group-commit.js';
+import { pipelineQueries } from './pg-pipeline.js';
 import { prepareStatements } from './pg-prepared.js';
 import { reusePreparedStatements } from './statement-cache.js';
 
@@ -80,6 +81,11 @@ export interface OpenOptions {
   backgroundCheckpoints?: boolean;
   /** told when the checkpoint worker fails (the connection then checkpoints itself again) */
   onCheckpointError?: (error: Error) => void;
+  /**
+   * PostgreSQL: send statements pipelined over this many connections instead of one pooled
+   * connection each (pg-pipeline.ts). For the service's busy pool; off (0) for occasional ones.
+   */
+  pipelineConnections?: number;
 }
 
 interface AdapterFactory {
@@ -192,14 +198,20 @@ export async function openDatabase(
       { onPoolError: options.onPoolError ?? (() => {}) },
     ),
   );
-  // The adapter's pg Pool: each SQL text becomes a named statement, prepared once per connection.
+  // The adapter's pg Pool: each SQL text becomes a named statement, prepared once per connection,
+  // and with pipelineConnections the statements share a few pipelined connections.
   const pool = (sql as unknown as { client?: Pool }).client;
-  if (pool && typeof pool.query === 'function') prepareStatements(pool);
+  const isPool = pool !== undefined && typeof pool.query === 'function';
+  const pipeline =
+    isPool && options.pipelineConnections
+      ? pipelineQueries(pool, { connections: options.pipelineConnections, onError: options.onPoolError })
+      : undefined;
+  if (isPool) prepareStatements(pool);
   const client = lazyClient(async () => {
     const { PrismaClient } = await import('../generated/postgresql/client.js');
     return new PrismaClient({ adapter: adapter as never }) as unknown as SqlClient;
   });
-  return database(kind, client, sql);
+  return database(kind, client, sql, async () => pipeline?.close());
 }
 
 const UNAVAILABLE_CODES = new Set([
