@@ -72,7 +72,7 @@ export interface Database {
 }
 
 export interface OpenOptions {
-  /** called when an idle PostgreSQL connection drops, instead of crashing the process */
+  /** called when a PostgreSQL connection drops outside a statement, instead of crashing the process */
   onPoolError?: (error: Error) => void;
   /**
    * SQLite: run WAL checkpoints on a worker thread instead of inside commits on the event loop

@@ -24,7 +24,10 @@ export default fp(
     if (migrateOnStart) await migrate(databaseKind, databaseUrl, fastify.log);
     const database = await openDatabase(databaseKind, databaseUrl, {
       onPoolError: (error) =>
-        fastify.log.warn({ err: { message: error.message } }, 'idle database connection dropped'),
+        fastify.log.warn(
+          { err: { message: error.message } },
+          'database connection dropped (the next statement opens a new one)',
+        ),
       backgroundCheckpoints: true,
       pipelineConnections: PIPELINE_CONNECTIONS,
       onCheckpointError: (error) =>
