@@ -1,7 +1,7 @@
 // The one place that makes ids, random tokens and hashes of secrets. Codes and session tokens are
 // never stored: only SHA-256(token), the lookup key, and HMAC-SHA-256(token, code), so a leaked
 // table holds nothing to replay and no code can be brute-forced from it without the 256-bit token.
-import { createHash, createHmac, hash, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, randomFillSync, timingSafeEqual } from 'node:crypto';
 
 // CSPRNG output fetched 4 KiB at a time: one call into OpenSSL per ~100 tokens instead of one per
 // token (randomBytes(32) costs ~2.5 µs here, a slice of the pool ~0.2 µs). Every byte is handed
@@ -60,7 +60,7 @@ export function hashCode(sessionToken: string, securityCode: string): string {
 
 /** Constant-time string equality (for secrets compared in this process). */
 export function secretEquals(a: string, b: string): boolean {
-  const left = createHash('sha256').update(a).digest();
-  const right = createHash('sha256').update(b).digest();
+  const left = hash('sha256', a, 'buffer');
+  const right = hash('sha256', b, 'buffer');
   return timingSafeEqual(left, right);
 }
