@@ -130,9 +130,9 @@ export function pipelineQueries(
   const pipeline: Pipeline = {
     async close() {
       closed = true;
-      const open = lanes.filter((lane): lane is Lane => lane !== undefined);
+      const live = lanes.filter((lane): lane is Lane => lane !== undefined);
       lanes.fill(undefined);
-      await Promise.all(open.map((lane) => lane.client.end().catch(() => {})));
+      await Promise.all(live.map((lane) => lane.client.end().catch(() => {})));
     },
   };
   target[PATCHED] = pipeline;
