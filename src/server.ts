@@ -4,6 +4,7 @@ import Fastify from 'fastify';
 import app from './app.js';
 import { closeConnectionsOnStop } from './close-connections.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { tuneHeap } from './heap-tuning.js';
 import { serverOptions } from './server-options.js';
 
 /** How long in-flight requests get to finish after SIGTERM before the process gives up. */
@@ -22,6 +23,7 @@ function startupFailure(error: unknown): string {
 }
 
 async function main(): Promise<void> {
+  tuneHeap();
   let config: Config;
   try {
     config = loadConfig(process.env);
