@@ -83,7 +83,8 @@ export interface OpenOptions {
   onCheckpointError?: (error: Error) => void;
   /**
    * PostgreSQL: send statements pipelined over this many connections instead of one pooled
-   * connection each (pg-pipeline.ts). For the service's busy pool; off (0) for occasional ones.
+   * connection each, those of one event-loop turn on one connection sharing one transaction
+   * (pg-pipeline.ts). For the service's busy pool; off (0) for occasional ones.
    */
   pipelineConnections?: number;
 }
@@ -199,7 +200,7 @@ export async function openDatabase(
     ),
   );
   // The adapter's pg Pool: each SQL text becomes a named statement, prepared once per connection,
-  // and with pipelineConnections the statements share a few pipelined connections.
+  // and with pipelineConnections the statements share a few pipelined connections and commits.
   const pool = (sql as unknown as { client?: Pool }).client;
   const isPool = pool !== undefined && typeof pool.query === 'function';
   const pipeline =
