@@ -104,6 +104,51 @@ async function checks(
     if (counts['200'] !== 1) t.ok(counts['429 too_many_attempts'], 'no approval only if the lock came first');
   });
 
+  // Many sessions at once: on PostgreSQL the requests of one event-loop turn share a transaction
+  // per connection (pg-pipeline.ts), and two such groups touching the same rows in another order
+  // must give way to each other, not lose or repeat a check.
+  t.test('concurrent verifies of many sessions, interleaved: each counted exactly', async (t) => {
+    const target = await build(t, {
+      env: {
+        ...(await env()),
+        PHONE_VERIFICATION_MAX_FAILED_ATTEMPTS: String(MAX_FAILED_ATTEMPTS),
+        RATE_LIMIT_MAX: '10000',
+      },
+    });
+    const sessions = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => startVerification(target, `+1415555${200 + i}`.padEnd(12, '0'))),
+    );
+    const bodies = sessions.flatMap((started) => {
+      const wrong = started.code === '000000' ? '000001' : '000000';
+      return [wrong, started.code, wrong, started.code, started.code, started.code].map((code) => ({
+        phone_number: started.phone_number,
+        security_code: code,
+        session_token: started.session_token,
+      }));
+    });
+    // A fixed shuffle: every session's checks spread over the whole burst.
+    const order = bodies.map((_, i) => (i * 37) % bodies.length);
+    t.equal(new Set(order).size, bodies.length, 'a permutation');
+    const replies = await verifyAll(
+      target,
+      order.map((i) => bodies[i]!),
+    );
+    const bySession = new Map<string, typeof replies>();
+    order.forEach((i, n) => {
+      const token = bodies[i]!.session_token;
+      bySession.set(token, [...(bySession.get(token) ?? []), replies[n]!]);
+    });
+    for (const started of sessions) {
+      t.same(
+        tally(bySession.get(started.session_token)!),
+        { '200': 1, '400 security_code_invalid': 2, '400 security_code_already_verified': 3 },
+        started.phone_number,
+      );
+      const view = await target.app.inject({ method: 'GET', url: `/v1/verifications/${started.id}` });
+      t.match(view.json(), { status: 'approved', attempts: 2 });
+    }
+  });
+
   // A start cancels the pending sessions started before it. Concurrent starts could once cancel each
   // other and leave no code working; the newest must survive. (An older start whose INSERT lands
   // after a newer start's supersede stays pending too: both codes work, none is lost.)
