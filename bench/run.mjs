@@ -151,12 +151,22 @@ async function benchDatabase(kind, rows, startNumbers, poolNumbers) {
   return results.map((r) => ({ db: kind, rows, ...r }));
 }
 
+const ms = (value) => (value === null ? '-' : value.toFixed(1));
+
 function printTable(results) {
   const header = ['db', 'rows', 'phase', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'RSS MB', 'CPU ms/req'];
   const lines = results.map((r) =>
-    [r.db, r.rows, r.phase, r.reqPerSec, r.p50Ms, r.p99Ms, r.non2xx + r.errors, r.rssMb, r.cpuMsPerReq].map(
-      String,
-    ),
+    [
+      r.db,
+      r.rows,
+      r.phase,
+      r.reqPerSec,
+      ms(r.p50Ms),
+      ms(r.p99Ms),
+      r.non2xx + r.errors,
+      r.rssMb,
+      r.cpuMsPerReq,
+    ].map(String),
   );
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const format = (cells) =>
