@@ -3,7 +3,8 @@
 // class this running service uses. Resolving the specifier to a file would risk a second copy of
 // the class (and a second copy breaks instanceof and the base-validation check), so both faces
 // return the object the service publishes on globalThis instead.
-import { createRequire, Module, register } from 'node:module';
+import * as nodeModule from 'node:module';
+import { createRequire, Module } from 'node:module';
 import * as publicApi from '../public.js';
 
 /** Where the running service publishes the 'phone-verify' exports for plugins. */
@@ -16,52 +17,88 @@ const SELF_URL = 'phone-verify:public';
 const serviceManifest = new URL('../../package.json', import.meta.url);
 const serviceRequire = createRequire(serviceManifest);
 
-/** The ESM loader hooks. They run on the loader thread, so they get data, never objects. */
-const HOOKS_SOURCE = `
-let selfSource = '';
-let fallbackParentURL = '';
-let servicePackages = new Set();
-export function initialize(data) {
-  const names = data.exportNames.map((name) => 'export const ' + name + ' = api.' + name + ';');
-  selfSource = [
-    'const api = globalThis[Symbol.for(' + JSON.stringify(data.symbolKey) + ')];',
-    'if (!api) throw new Error("phone-verify: \\'phone-verify\\' is only importable by backends the service loads");',
-    ...names,
-    'export default api;',
-  ].join('\\n');
-  fallbackParentURL = data.fallbackParentURL;
-  servicePackages = new Set(data.servicePackages);
+/** What the ESM hooks need to know: data only, since they may run on another thread. */
+interface HookData {
+  selfUrl: string;
+  /** the module 'phone-verify' loads as: it reads the published object */
+  selfSource: string;
+  fallbackParentURL: string;
+  servicePackages: string[];
 }
-function packageName(specifier) {
-  const parts = specifier.split('/');
-  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
-}
-export async function resolve(specifier, context, nextResolve) {
-  if (specifier === 'phone-verify') return { url: ${JSON.stringify(SELF_URL)}, format: 'module', shortCircuit: true };
-  try {
-    return await nextResolve(specifier, context);
-  } catch (error) {
-    // A plugin's own node_modules wins; a package the service itself depends on is the fallback.
-    // (Some loaders drop the error code, never the message.)
-    const notFound = error?.code === 'ERR_MODULE_NOT_FOUND' || /Cannot find (package|module)/.test(error?.message);
-    if (notFound && servicePackages.has(packageName(specifier))) {
-      try {
-        return await nextResolve(specifier, { ...context, parentURL: fallbackParentURL });
-      } catch {}
+
+type Resolved = { url: string; format?: string; shortCircuit?: boolean };
+type Loaded = { format: string; source?: string; shortCircuit?: boolean };
+type NextResolve = (specifier: string, context: { parentURL?: string }) => Resolved | Promise<Resolved>;
+type NextLoad = (url: string, context: object) => Loaded | Promise<Loaded>;
+
+/**
+ * The ESM resolve and load hooks. One implementation for both ways Node.js runs them: on the main
+ * thread with module.registerHooks() (Node.js 22.15 and later; `next…` answer at once) and on a
+ * loader thread with module.register() (Node.js 20; `next…` answer with a promise). Self-contained,
+ * because for the loader thread its source text is what is sent: it may use nothing outside itself
+ * (which also rules out coverage instrumentation of this file).
+ */
+function selfImportHooks({ selfUrl, selfSource, fallbackParentURL, servicePackages }: HookData) {
+  const fallback = new Set(servicePackages);
+  const packageName = (specifier: string) => {
+    const parts = specifier.split('/');
+    return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+  };
+  const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
+    typeof (value as { then?: unknown } | undefined)?.then === 'function';
+  // A plugin's own node_modules wins; a package the service itself depends on is the fallback.
+  // (Some loaders drop the error code, never the message.) Fails with the first error.
+  const orServicePackage = (specifier: string, context: object, next: NextResolve, error: unknown) => {
+    const { code, message } = (error ?? {}) as { code?: string; message?: string };
+    const notFound = code === 'ERR_MODULE_NOT_FOUND' || /Cannot find (package|module)/.test(String(message));
+    if (!notFound || !fallback.has(packageName(specifier))) throw error;
+    let retried: Resolved | Promise<Resolved>;
+    try {
+      retried = next(specifier, { ...context, parentURL: fallbackParentURL });
+    } catch {
+      throw error;
     }
-    throw error;
-  }
+    return isPromise(retried)
+      ? retried.catch(() => {
+          throw error;
+        })
+      : retried;
+  };
+  return {
+    resolve(specifier: string, context: object, next: NextResolve): Resolved | Promise<Resolved> {
+      if (specifier === 'phone-verify') return { url: selfUrl, format: 'module', shortCircuit: true };
+      let resolved: Resolved | Promise<Resolved>;
+      try {
+        resolved = next(specifier, context);
+      } catch (error) {
+        return orServicePackage(specifier, context, next, error);
+      }
+      return isPromise(resolved)
+        ? resolved.catch((error: unknown) => orServicePackage(specifier, context, next, error))
+        : resolved;
+    },
+    load(url: string, context: object, next: NextLoad): Loaded | Promise<Loaded> {
+      if (url === selfUrl) return { format: 'module', source: selfSource, shortCircuit: true };
+      return next(url, context);
+    },
+  };
 }
-export async function load(url, context, nextLoad) {
-  if (url === ${JSON.stringify(SELF_URL)}) return { format: 'module', source: selfSource, shortCircuit: true };
-  return nextLoad(url, context);
-}
+
+/** The loader-thread module for module.register(): the same hooks, built from its data. */
+const LOADER_THREAD_SOURCE = `
+const selfImportHooks = ${selfImportHooks.toString()};
+let hooks;
+export function initialize(data) { hooks = selfImportHooks(data); }
+export function resolve(specifier, context, next) { return hooks.resolve(specifier, context, next); }
+export function load(url, context, next) { return hooks.load(url, context, next); }
 `;
 
 interface CjsLoader {
   _load(request: string, parent: unknown, isMain: boolean): unknown;
   _resolveFilename(request: string, parent: unknown, isMain: boolean, options?: unknown): string;
 }
+
+type RegisterHooks = (hooks: ReturnType<typeof selfImportHooks>) => unknown;
 
 function packageNameOf(specifier: string): string {
   const parts = specifier.split('/');
@@ -77,6 +114,18 @@ function servicePackages(): string[] {
   }
 }
 
+function selfSource(): string {
+  const names = Object.keys(publicApi)
+    .filter((name) => name !== 'default')
+    .map((name) => `export const ${name} = api.${name};`);
+  return [
+    `const api = globalThis[Symbol.for(${JSON.stringify(PUBLISHED.description)})];`,
+    `if (!api) throw new Error("phone-verify: 'phone-verify' is only importable by backends the service loads");`,
+    ...names,
+    'export default api;',
+  ].join('\n');
+}
+
 let installed = false;
 
 /**
@@ -90,14 +139,17 @@ export function installSelfImport(): void {
   installed = true;
 
   const packages = servicePackages();
-  register(`data:text/javascript,${encodeURIComponent(HOOKS_SOURCE)}`, {
-    data: {
-      symbolKey: PUBLISHED.description,
-      exportNames: Object.keys(publicApi).filter((name) => name !== 'default'),
-      fallbackParentURL: serviceManifest.href,
-      servicePackages: packages,
-    },
-  });
+  const data: HookData = {
+    selfUrl: SELF_URL,
+    selfSource: selfSource(),
+    fallbackParentURL: serviceManifest.href,
+    servicePackages: packages,
+  };
+  // On this thread where Node.js can (22.15+); module.register() starts a loader thread that
+  // stays for the process's life and holds ~12 MB.
+  const registerHooks = (nodeModule as { registerHooks?: RegisterHooks }).registerHooks;
+  if (registerHooks) registerHooks(selfImportHooks(data));
+  else nodeModule.register(`data:text/javascript,${encodeURIComponent(LOADER_THREAD_SOURCE)}`, { data });
 
   const cjs = Module as unknown as CjsLoader;
   const load = cjs._load;
