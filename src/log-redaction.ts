@@ -25,7 +25,13 @@ function isObject(value: unknown): value is Entry {
 
 /** A shallow copy that keeps the prototype and own non-enumerable fields (an Error's message). */
 function copyOf<T extends object>(value: T): T {
-  return Object.create(Object.getPrototypeOf(value), Object.getOwnPropertyDescriptors(value));
+  const copy = Object.create(Object.getPrototypeOf(value), Object.getOwnPropertyDescriptors(value));
+  // Node.js 22 keeps an error's stack behind an accessor that reads the error it was made for: on
+  // a copy it reads nothing, and the log line would lose the stack.
+  if (value instanceof Error) {
+    Object.defineProperty(copy, 'stack', { value: value.stack, writable: true, configurable: true });
+  }
+  return copy;
 }
 
 export function createRedactor(rules: RedactionRules): (entry: Entry) => Entry {
