@@ -9,7 +9,8 @@
 // (the default), when a turn gave a connection more than one statement, they run inside one
 // transaction (BEGIN … COMMIT, in that same write): one commit and one WAL flush for all, and
 // their answers come back together. On the benchmark's machine that took PostgreSQL from about
-// 3,300 to 6,000 starts and 7,000 verifies per second (README "Performance").
+// 3,300 starts and verifies per second to 5,000–6,000 starts and 6,000–7,000 verifies (README
+// "Performance").
 //
 // What each caller sees is what it saw with a transaction of its own:
 // - it is answered only after that COMMIT succeeded (the same durability);
@@ -206,13 +207,11 @@ export function pipelineQueries(
     });
   };
 
-  /** Sends a lane's queued statements, in one socket write. */
-  const sendQueued = (lane: Lane) => {
-    const queued = lane.queued;
-    lane.queued = [];
-    const group = groupCommit ? queued.filter((statement) => !statement.alone) : [];
-    const alone = group.length > 1 ? queued.filter((statement) => statement.alone) : queued;
-    lane.inflight += queued.length;
+  /** Sends statements given to a lane in one turn, in one socket write. */
+  const send = (lane: Lane, statements: Statement[]) => {
+    lane.inflight += statements.length;
+    const group = groupCommit ? statements.filter((statement) => !statement.alone) : [];
+    const alone = group.length > 1 ? statements.filter((statement) => statement.alone) : statements;
     const stream = streamOf(lane);
     stream.cork();
     try {
@@ -230,24 +229,23 @@ export function pipelineQueries(
     flushScheduled = false;
     current = undefined;
     for (const lane of queuedLanes) {
+      const statements = lane.queued;
+      lane.queued = [];
       if (lane.connected) {
-        sendQueued(lane);
+        send(lane, statements);
         continue;
       }
       // Not connected yet: send once it is (node-postgres would queue them, but then each
       // statement would leave in a write of its own), or fail them if it cannot connect.
-      const waiting = lane.queued;
-      lane.queued = [];
-      lane.inflight += waiting.length;
+      lane.inflight += statements.length;
       lane.ready.then(
         () => {
-          lane.inflight -= waiting.length;
-          lane.queued = [...waiting, ...lane.queued];
-          sendQueued(lane);
+          lane.inflight -= statements.length;
+          send(lane, statements);
         },
         (error: unknown) => {
-          lane.inflight -= waiting.length;
-          for (const statement of waiting) statement.reject(error);
+          lane.inflight -= statements.length;
+          for (const statement of statements) statement.reject(error);
         },
       );
     }
