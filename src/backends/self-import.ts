@@ -4,7 +4,6 @@
 // the class (and a second copy breaks instanceof and the base-validation check), so both faces
 // return the object the service publishes on globalThis instead.
 import * as nodeModule from 'node:module';
-import { createRequire, Module } from 'node:module';
 import * as publicApi from '../public.js';
 
 /** Where the running service publishes the 'phone-verify' exports for plugins. */
@@ -15,7 +14,7 @@ const SELF_URL = 'phone-verify:public';
 
 // The service's own package.json: plugins may fall back to the packages the service depends on.
 const serviceManifest = new URL('../../package.json', import.meta.url);
-const serviceRequire = createRequire(serviceManifest);
+const serviceRequire = nodeModule.createRequire(serviceManifest);
 
 /** What the ESM hooks need to know: data only, since they may run on another thread. */
 interface HookData {
@@ -32,18 +31,23 @@ type NextResolve = (specifier: string, context: { parentURL?: string }) => Resol
 type NextLoad = (url: string, context: object) => Loaded | Promise<Loaded>;
 
 /**
+ * The npm package a bare specifier names ('@scope/pkg/sub' → '@scope/pkg'). Self-contained: its
+ * source is also sent to the loader thread.
+ */
+function packageNameOf(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
+
+/**
  * The ESM resolve and load hooks. One implementation for both ways Node.js runs them: on the main
  * thread with module.registerHooks() (Node.js 22.15 and later; `next…` answer at once) and on a
- * loader thread with module.register() (Node.js 20; `next…` answer with a promise). Self-contained,
- * because for the loader thread its source text is what is sent: it may use nothing outside itself
- * (which also rules out coverage instrumentation of this file).
+ * loader thread with module.register() (Node.js 20; `next…` answer with a promise). For the loader
+ * thread its source text is what is sent, with packageNameOf's: it may use nothing else outside
+ * itself (which also rules out coverage instrumentation of this file).
  */
 function selfImportHooks({ selfUrl, selfSource, fallbackParentURL, servicePackages }: HookData) {
   const fallback = new Set(servicePackages);
-  const packageName = (specifier: string) => {
-    const parts = specifier.split('/');
-    return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
-  };
   const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
     typeof (value as { then?: unknown } | undefined)?.then === 'function';
   // A plugin's own node_modules wins; a package the service itself depends on is the fallback.
@@ -51,7 +55,7 @@ function selfImportHooks({ selfUrl, selfSource, fallbackParentURL, servicePackag
   const orServicePackage = (specifier: string, context: object, next: NextResolve, error: unknown) => {
     const { code, message } = (error ?? {}) as { code?: string; message?: string };
     const notFound = code === 'ERR_MODULE_NOT_FOUND' || /Cannot find (package|module)/.test(String(message));
-    if (!notFound || !fallback.has(packageName(specifier))) throw error;
+    if (!notFound || !fallback.has(packageNameOf(specifier))) throw error;
     let retried: Resolved | Promise<Resolved>;
     try {
       retried = next(specifier, { ...context, parentURL: fallbackParentURL });
@@ -86,6 +90,7 @@ function selfImportHooks({ selfUrl, selfSource, fallbackParentURL, servicePackag
 
 /** The loader-thread module for module.register(): the same hooks, built from its data. */
 const LOADER_THREAD_SOURCE = `
+${packageNameOf.toString()}
 const selfImportHooks = ${selfImportHooks.toString()};
 let hooks;
 export function initialize(data) { hooks = selfImportHooks(data); }
@@ -99,11 +104,6 @@ interface CjsLoader {
 }
 
 type RegisterHooks = (hooks: ReturnType<typeof selfImportHooks>) => unknown;
-
-function packageNameOf(specifier: string): string {
-  const parts = specifier.split('/');
-  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
-}
 
 function servicePackages(): string[] {
   try {
@@ -151,7 +151,7 @@ export function installSelfImport(): void {
   if (registerHooks) registerHooks(selfImportHooks(data));
   else nodeModule.register(`data:text/javascript,${encodeURIComponent(LOADER_THREAD_SOURCE)}`, { data });
 
-  const cjs = Module as unknown as CjsLoader;
+  const cjs = nodeModule.Module as unknown as CjsLoader;
   const load = cjs._load;
   cjs._load = function loadWithSelf(request, parent, isMain) {
     if (request === 'phone-verify') return (globalThis as Record<symbol, unknown>)[PUBLISHED];
