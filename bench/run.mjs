@@ -25,8 +25,8 @@ BENCH_DATABASE_URL: a PostgreSQL URL whose user may CREATE DATABASE; a fresh dat
 under it for the run and dropped after.`;
 
 /** Upper bounds of the rates this machine can reach, to size the number list and the session pool. */
-const MAX_START_RATE = 8_000;
-const MAX_VERIFY_RATE = 12_000;
+const MAX_START_RATE = 12_000;
+const MAX_VERIFY_RATE = 20_000;
 const POOL_NUMBERS = 20_000;
 
 const { values: flags } = parseArgs({
