@@ -1,9 +1,11 @@
-// `npm run migrate`: applies pending database migrations for DATABASE_URL and exits.
+// `npm run migrate`: applies pending database migrations for DATABASE_URL (environment, then ./.env)
+// and exits.
 import pino from 'pino';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig, loadDotEnv } from '../config.js';
 import { migrate } from '../storage/migrate.js';
 
 try {
+  loadDotEnv();
   const config = loadConfig(process.env);
   const logger = pino({ level: config.logLevel });
   const applied = await migrate(config.databaseKind, config.databaseUrl, logger);
