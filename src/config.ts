@@ -227,7 +227,7 @@ function backendOptions(env: Env): Record<string, unknown> {
     options = Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key.toLowerCase(), value]));
   }
   for (const [key, value] of Object.entries(env)) {
-    // Empty is unset, as for every variable: compose passes `${NAME:-}` through as "".
+    // Empty is unset, as for every variable (a "NAME=" line left in .env, say).
     if (key.startsWith(OPTION_PREFIX) && key.length > OPTION_PREFIX.length && value) {
       options[key.slice(OPTION_PREFIX.length).toLowerCase()] = value;
     }

@@ -62,7 +62,7 @@ t.test('backend options: JSON, per-key variables win, keys lower-cased', async (
 });
 
 t.test('an empty variable means its default, a per-key option included', async (t) => {
-  // docker-compose.yml passes every setting as ${NAME:-}, so an unset one arrives as "".
+  // As an .env with every line uncommented but left empty ("NAME=") would set them.
   const empty = Object.fromEntries(ENV_VARIABLES.map((name) => [name, '']));
   const { backendOptions, ...config } = loadConfig({
     ...empty,
