@@ -7,7 +7,7 @@ import { migrate } from '../storage/migrate.js';
 try {
   loadDotEnv();
   const config = loadConfig(process.env);
-  const logger = pino({ level: config.logLevel });
+  const logger = pino({ level: config.logLevel, timestamp: pino.stdTimeFunctions.isoTime });
   const applied = await migrate(config.databaseKind, config.databaseUrl, logger);
   if (applied.length === 0) logger.info('database is up to date');
 } catch (error) {
