@@ -1,6 +1,9 @@
 // Reads the environment once at start into a typed, validated Config. Every variable of
 // CONTRACT.md section 2 is parsed here and nowhere else; a bad value throws a ConfigError whose
-// message is the one line the process prints before exiting.
+// message is the one line the process prints before exiting. An empty variable means its default.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -41,6 +44,8 @@ export interface Config {
   migrateOnStart: boolean;
   pluginsDir: string;
   logLevel: string;
+  /** json (one JSON object per line, for collectors) or pretty (for a person at a terminal) */
+  logFormat: LogFormat;
   apiKeys: string[];
   rateLimit: RateLimitSetting;
   phoneRateLimit: RateLimitSetting;
@@ -60,6 +65,8 @@ export interface Config {
  * `open` stops limiting, `closed` refuses limited requests with 503.
  */
 export type RedisFailurePolicy = 'local' | 'open' | 'closed';
+
+export type LogFormat = 'json' | 'pretty';
 
 type Env = Record<string, string | undefined>;
 
@@ -96,6 +103,7 @@ export const ENV_VARIABLES = [
   'REDIS_KEY_PREFIX',
   'RATE_LIMIT_ON_REDIS_ERROR',
   'LOG_PHONE_NUMBERS',
+  'LOG_FORMAT',
 ] as const;
 
 /** Variable families with one variable per key or language: PHONE_VERIFICATION_OPTIONS_SID, …_MESSAGE_DE. */
@@ -176,13 +184,20 @@ function rateLimit(
   return { max: integer(env, maxName, max, 1), windowMs };
 }
 
-/** PURGE_INTERVAL: a window like RATE_LIMIT_WINDOW, or 0/off to leave purging to `npm run purge`. */
+/** The PURGE_INTERVAL values that turn the scheduled purge off (README, Retention). */
+export const PURGE_OFF = ['off', 'false', 'never', '0'] as const;
+
+/** PURGE_INTERVAL: a window like RATE_LIMIT_WINDOW, or off to leave purging to `npm run purge`. */
 function purgeInterval(env: Env): number {
   const raw = text(env, 'PURGE_INTERVAL', '1 hour');
-  if (['0', 'off', 'false', 'never'].includes(raw.trim().toLowerCase())) return 0;
+  if ((PURGE_OFF as readonly string[]).includes(raw.trim().toLowerCase())) return 0;
   const ms = parseWindow(raw);
   if (ms === undefined) {
-    fail('PURGE_INTERVAL', 'expected milliseconds, "N second(s)/minute(s)/hour(s)/day(s)" or off', raw);
+    fail(
+      'PURGE_INTERVAL',
+      `expected milliseconds, "N second(s)/minute(s)/hour(s)/day(s)", or ${PURGE_OFF.join('/')} to turn it off`,
+      raw,
+    );
   }
   return ms;
 }
@@ -212,7 +227,8 @@ function backendOptions(env: Env): Record<string, unknown> {
     options = Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key.toLowerCase(), value]));
   }
   for (const [key, value] of Object.entries(env)) {
-    if (key.startsWith(OPTION_PREFIX) && key.length > OPTION_PREFIX.length && value !== undefined) {
+    // Empty is unset, as for every variable (a "NAME=" line left in .env, say).
+    if (key.startsWith(OPTION_PREFIX) && key.length > OPTION_PREFIX.length && value) {
       options[key.slice(OPTION_PREFIX.length).toLowerCase()] = value;
     }
   }
@@ -299,6 +315,7 @@ export function loadConfig(env: Env = process.env): Config {
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
     pluginsDir: text(env, 'PLUGINS_DIR', './plugins'),
     logLevel,
+    logFormat: oneOf(env, 'LOG_FORMAT', ['json', 'pretty'], 'json'),
     apiKeys: (env.API_KEYS ?? '')
       .split(',')
       .map((key) => key.trim())
@@ -311,4 +328,27 @@ export function loadConfig(env: Env = process.env): Config {
     logPhoneNumbers: oneOf(env, 'LOG_PHONE_NUMBERS', ['masked', 'full'], 'masked'),
     trustProxy: trustProxy(env),
   };
+}
+
+/**
+ * Reads a .env file (Node's own parser) into `env` for each variable `env` does not already have:
+ * the real environment wins. Returns the names it set, sorted; a missing file sets nothing. Only the
+ * processes' entry points call it (npm start, npm run migrate, npm run purge).
+ */
+export function loadDotEnv(file = '.env', env: Env = process.env): string[] {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new ConfigError(`${path}: cannot be read (${(error as Error).message})`);
+  }
+  const set: string[] = [];
+  for (const [name, value] of Object.entries(parseEnv(text))) {
+    if (env[name] !== undefined) continue;
+    env[name] = value;
+    set.push(name);
+  }
+  return set.sort();
 }

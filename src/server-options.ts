@@ -1,6 +1,7 @@
 // Fastify options shared by the server and the tests, so both validate and limit alike.
 import { randomUUID } from 'node:crypto';
 import type { FastifyServerOptions } from 'fastify';
+import pino from 'pino';
 import type { Config } from './config.js';
 import { createRedactor } from './log-redaction.js';
 import { OneLineRequestLog } from './request-log.js';
@@ -41,7 +42,8 @@ export function loggerOptions(config: Config): Exclude<FastifyServerOptions['log
     phoneFields: PHONE_FIELDS,
     maskPhone: config.logPhoneNumbers === 'masked' ? maskPhoneNumber : null,
   });
-  return { level: config.logLevel, formatters: { log: redact } };
+  // ISO-8601 times ("2026-11-25T14:00:00.000Z"): what log collectors and people read without help.
+  return { level: config.logLevel, formatters: { log: redact }, timestamp: pino.stdTimeFunctions.isoTime };
 }
 
 export function serverOptions(config: Config): FastifyServerOptions {

@@ -1,6 +1,17 @@
 // Configuration: every variable of CONTRACT section 2, defaults, and one-line errors naming the variable.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
-import { ConfigError, DEFAULT_MESSAGE, loadConfig, parseWindow } from '../src/config.js';
+import {
+  ConfigError,
+  DEFAULT_MESSAGE,
+  ENV_VARIABLES,
+  loadConfig,
+  loadDotEnv,
+  PURGE_OFF,
+  parseWindow,
+} from '../src/config.js';
 
 function refusal(env: Record<string, string>): string {
   try {
@@ -48,6 +59,57 @@ t.test('backend options: JSON, per-key variables win, keys lower-cased', async (
     PHONE_VERIFICATION_OPTIONS_SANDBOX_TOKEN: '123456',
   });
   t.same(config.backendOptions, { sid: 'ACjson', secret: 's2', from: '+1', sandbox_token: '123456' });
+});
+
+t.test('an empty variable means its default, a per-key option included', async (t) => {
+  // As an .env with every line uncommented but left empty ("NAME=") would set them.
+  const empty = Object.fromEntries(ENV_VARIABLES.map((name) => [name, '']));
+  const { backendOptions, ...config } = loadConfig({
+    ...empty,
+    PHONE_VERIFICATION_OPTIONS: '{"SID": "ACjson"}',
+    PHONE_VERIFICATION_OPTIONS_SID: '',
+  });
+  t.same(backendOptions, { sid: 'ACjson' }, 'an empty _SID does not blank the JSON one');
+  const { backendOptions: _, ...defaults } = loadConfig({});
+  t.same(config, defaults);
+});
+
+t.test('LOG_FORMAT: json by default, or pretty', async (t) => {
+  t.equal(loadConfig({}).logFormat, 'json');
+  t.equal(loadConfig({ LOG_FORMAT: 'Pretty' }).logFormat, 'pretty');
+  t.match(refusal({ LOG_FORMAT: 'colour' }), /^LOG_FORMAT: expected one of json, pretty \(got "colour"\)$/);
+});
+
+t.test('PURGE_INTERVAL: a window, or off (also false, never, 0)', async (t) => {
+  t.same(PURGE_OFF, ['off', 'false', 'never', '0']);
+  for (const value of ['off', 'OFF', 'false', 'never', '0', ' off ']) {
+    t.equal(loadConfig({ PURGE_INTERVAL: value }).purgeIntervalMs, 0, value);
+  }
+  t.equal(loadConfig({ PURGE_INTERVAL: '30 minutes' }).purgeIntervalMs, 1_800_000);
+  t.match(
+    refusal({ PURGE_INTERVAL: 'no' }),
+    /^PURGE_INTERVAL: expected milliseconds, .* or off\/false\/never\/0 to turn it off \(got "no"\)$/,
+  );
+});
+
+t.test('.env: read for what the environment does not set; the environment wins', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pv-dotenv-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, '.env');
+  writeFileSync(
+    file,
+    '# a comment\nPORT=4000\nLOG_LEVEL=debug\nPHONE_VERIFICATION_MESSAGE="Hi {app}: {security_code}"\n# API_KEYS=commented\n',
+  );
+  const env: Record<string, string | undefined> = { LOG_LEVEL: 'warn' };
+  t.same(loadDotEnv(file, env), ['PHONE_VERIFICATION_MESSAGE', 'PORT'], 'the names it set');
+  t.same(env, { LOG_LEVEL: 'warn', PORT: '4000', PHONE_VERIFICATION_MESSAGE: 'Hi {app}: {security_code}' });
+  t.equal(loadConfig(env).port, 4000);
+  t.same(loadDotEnv(join(dir, 'missing.env'), env), [], 'no file: nothing set');
+  t.throws(
+    () => loadDotEnv(dir, {}),
+    { name: 'ConfigError', message: /^\S+: cannot be read \(/ },
+    'a folder',
+  );
 });
 
 t.test('settings', async (t) => {

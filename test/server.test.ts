@@ -1,94 +1,18 @@
-// The process as users run it: `node dist/server.js` and `npm start` — start-up refusals in one
-// line, SIGTERM drains and exits 0, a restart keeps pending verifications.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// The process as users run it: `node dist/server.js` and `npm start` — a start that fails prints
+// one line on stderr and nothing else, whatever it logged before failing; ./.env is read and the
+// environment wins over it; SIGTERM finishes in-flight requests (a keep-alive one included) and
+// exits 0; a restart keeps pending verifications.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
+import { ensureBuilt, SERVICE_ROOT, scratchDir, startRefused, startService } from './service-process.js';
 
-const ENTRY = 'dist/server.js';
+t.before(ensureBuilt);
 
-t.before(() => {
-  // CI builds in `npm ci` (prepare); a developer may not have built yet.
-  if (!existsSync(ENTRY)) execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
-});
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-interface Running {
-  child: ChildProcess;
-  base: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function startServer(
-  t: Test,
-  env: Record<string, string>,
-  command: string[] = [process.execPath, ENTRY],
-): Promise<Running> {
-  const port = await freePort();
-  const child = spawn(command[0]!, command.slice(1), {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      LOG_PHONE_NUMBERS: 'full',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group: teardown kills npm *and* the node it started, never leaving an orphan
-    // that holds this test's pipes open.
-    detached: true,
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  t.teardown(() => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {} // the group is already gone
-  });
-  const base = `http://127.0.0.1:${port}`;
-  // Generous: a loaded 2-core CI machine can take many seconds to start node and migrate.
-  for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null) break;
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) return { child, base, output: () => output, exited };
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`server did not start:\n${output}`);
-}
-
-function dataDir(t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pv-server-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function refusal(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [ENTRY], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  return { code, stderr };
-}
+const FIXTURES = fileURLToPath(new URL('fixtures/plugins/', import.meta.url));
+const PHONE = '+14155550100';
 
 function post(base: string, path: string, body: unknown) {
   return fetch(`${base}${path}`, {
@@ -98,120 +22,160 @@ function post(base: string, path: string, body: unknown) {
   });
 }
 
-/** The code the console backend logged for a number (the log line may trail the HTTP answer). */
-async function codeFrom(running: Running, phone: string): Promise<string> {
-  for (let i = 0; i < 50; i++) {
-    const lines = running
-      .output()
-      .split('\n')
-      .filter((line) => line.includes('"backend":"console"') && line.includes(phone));
-    const code = /security code (\d+)/.exec(lines.at(-1) ?? '')?.[1];
-    if (code) return code;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`no code in output:\n${running.output()}`);
+/** A port something else already listens on (closed when the test ends). */
+async function takenPort(t: Test): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return (server.address() as { port: number }).port;
 }
 
-t.test('a bad configuration stops the start with one line and exit 1', async (t) => {
-  const dir = dataDir(t);
-  const cases: [Record<string, string>, RegExp][] = [
+t.test('a start that fails prints one line on stderr, nothing on stdout, and exits 1', async (t) => {
+  const dir = scratchDir(t);
+  const database = { DATABASE_URL: `file:${dir}/pv.db` };
+  // A .env in the working folder is read: its bad value stops the start like any other.
+  const withDotEnv = scratchDir(t);
+  writeFileSync(join(withDotEnv, '.env'), 'PHONE_VERIFICATION_TOKEN_LENGTH=six\n');
+  const port = String(await takenPort(t));
+  const cases: [string, Record<string, string>, RegExp, string?][] = [
     [
+      'a bad number',
       { PHONE_VERIFICATION_TOKEN_LENGTH: 'abc' },
-      /^phone-verify: PHONE_VERIFICATION_TOKEN_LENGTH: expected a whole number \(got "abc"\)\n$/,
+      /^phone-verify: PHONE_VERIFICATION_TOKEN_LENGTH: expected a whole number \(got "abc"\)$/,
     ],
     [
+      'JSON that does not parse',
       { PHONE_VERIFICATION_OPTIONS: '{not json' },
-      /^phone-verify: PHONE_VERIFICATION_OPTIONS: is not valid JSON.*\n$/,
+      /^phone-verify: PHONE_VERIFICATION_OPTIONS: is not valid JSON/,
+    ],
+    // The "API_KEYS is unset" warning was logged before this refusal: it is not printed.
+    [
+      'an unknown backend, after a warning',
+      { PHONE_VERIFICATION_BACKEND: 'carrier-pigeon' },
+      /^phone-verify: PHONE_VERIFICATION_BACKEND: .*carrier-pigeon/,
+    ],
+    // "SMS backend ready" was logged before the database failed, here in the pretty format.
+    [
+      'an unreachable database, after info lines',
+      { DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none', LOG_FORMAT: 'pretty' },
+      /^phone-verify: failed to start: /,
     ],
     [
-      { PHONE_VERIFICATION_BACKEND: 'carrier-pigeon' },
-      /^phone-verify: PHONE_VERIFICATION_BACKEND: .*carrier-pigeon.*\n$/,
+      'a port in use, after the whole start',
+      { PORT: port },
+      new RegExp(`^phone-verify: cannot listen on 127\\.0\\.0\\.1:${port} \\(PORT/HOST\\): .*EADDRINUSE`),
     ],
-    [{ DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none' }, /^phone-verify: failed to start: .*\n$/],
+    [
+      'a bad value in ./.env',
+      {},
+      /^phone-verify: PHONE_VERIFICATION_TOKEN_LENGTH: expected a whole number \(got "six"\)$/,
+      withDotEnv,
+    ],
   ];
-  for (const [env, expected] of cases) {
-    const { code, stderr } = await refusal({ DATABASE_URL: `file:${dir}/pv.db`, ...env });
-    t.equal(code, 1, Object.keys(env).join(','));
-    t.match(stderr, expected);
-  }
-});
-
-t.test('SIGTERM drains in-flight requests and exits 0; a restart keeps pending sessions', async (t) => {
-  const dir = dataDir(t);
-  const env = { DATABASE_URL: `file:${dir}/pv.db` };
-  const first = await startServer(t, env);
-  const reply = await post(first.base, '/v1/verifications', { phone_number: '+14155550100' });
-  const started = (await reply.json()) as { session_token: string };
-  const code = await codeFrom(first, '+14155550100');
-
-  // A burst in flight when the signal lands: every request that was accepted gets its answer.
-  const burst = Array.from({ length: 20 }, (_, i) =>
-    post(first.base, '/v1/verifications', {
-      phone_number: `+1415555${String(200 + i).padStart(4, '0')}`,
-    }).then(
-      (reply) => reply.status,
-      (error: Error) => `failed: ${error.message}`,
-    ),
+  await Promise.all(
+    cases.map(async ([name, env, expected, cwd]) => {
+      const { code, stdout, stderr } = await startRefused(
+        t,
+        { LOG_LEVEL: 'info', ...database, ...env },
+        { cwd },
+      );
+      t.equal(code, 1, `${name}: exit code 1`);
+      t.equal(stdout, '', `${name}: nothing on stdout`);
+      t.match(stderr, /^[^\n]*\n$/, `${name}: one line on stderr`);
+      t.match(stderr.trimEnd(), expected, name);
+    }),
   );
-  await new Promise((resolve) => setTimeout(resolve, 5));
-  first.child.kill('SIGTERM');
-  const statuses = await Promise.all(burst);
-  t.equal(await first.exited, 0, 'exit code 0');
-  t.ok(
-    statuses.every(
-      (status) => status === 201 || status === 503 || String(status).startsWith('failed: fetch failed'),
-    ),
-    `answers: ${statuses.join(',')}`,
-  );
-  t.ok(statuses.filter((status) => status === 201).length > 0, 'in-flight requests were finished');
-  t.match(first.output(), /"msg":"stopped"/);
-
-  const second = await startServer(t, env);
-  const verified = await post(second.base, '/v1/verifications/verify', {
-    phone_number: '+14155550100',
-    security_code: code,
-    session_token: started.session_token,
-  });
-  t.equal(verified.status, 200, 'the session survived the restart');
-  second.child.kill('SIGTERM');
-  t.equal(await second.exited, 0);
 });
 
 t.test(
-  'SIGTERM during a request on a keep-alive connection: it is answered, then the process exits 0',
+  'SIGTERM answers what is in flight (a keep-alive request too) and exits 0; a restart under npm start keeps pending sessions',
   async (t) => {
-    // Node's server.close() closes only the connections idle at that moment. One whose request was
-    // still running stays open after its answer (keep-alive, 72 s) unless the service closes it,
-    // and the process would wait for it until the grace period ends and exit 1.
-    const dir = dataDir(t);
+    const dir = scratchDir(t);
+    const database = { DATABASE_URL: `file:${dir}/pv.db` };
     const outbox = join(dir, 'outbox');
-    const running = await startServer(t, {
-      DATABASE_URL: `file:${dir}/pv.db`,
-      PLUGINS_DIR: fileURLToPath(new URL('fixtures/plugins/', import.meta.url)),
-      PHONE_VERIFICATION_BACKEND: 'slow.SlowBackend',
-      PHONE_VERIFICATION_OPTIONS: JSON.stringify({ OUTBOX: outbox, DELAY_MS: 500 }),
-    });
-    // fetch keeps the connection alive for the next request.
-    const reply = post(running.base, '/v1/verifications', { phone_number: '+14155550100' });
-    for (let i = 0; i < 100 && !(existsSync(outbox) && readFileSync(outbox, 'utf8')); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    t.ok(readFileSync(outbox, 'utf8'), 'the request is in the backend');
-    running.child.kill('SIGTERM');
-    const answer = await reply;
-    t.equal(answer.status, 201, 'the request in flight was answered');
+    // Read from ./.env: the pretty format; not its log level, which the environment sets.
+    const cwd = scratchDir(t);
+    writeFileSync(join(cwd, '.env'), 'LOG_FORMAT=pretty\nLOG_LEVEL=silent\n');
+    const first = await startService(
+      t,
+      {
+        ...database,
+        LOG_LEVEL: 'info',
+        LOG_PHONE_NUMBERS: 'full',
+        PLUGINS_DIR: FIXTURES,
+        PHONE_VERIFICATION_BACKEND: 'slow.SlowBackend',
+        PHONE_VERIFICATION_OPTIONS: JSON.stringify({ OUTBOX: outbox, DELAY_MS: 300 }),
+      },
+      { cwd },
+    );
+    t.match(
+      first.output(),
+      /^\[[\d-]+ [\d:.]+\] INFO: settings read from \.env \{"variables":\["LOG_FORMAT"\]\}$/m,
+    );
+    const sent = () => (existsSync(outbox) ? readFileSync(outbox, 'utf8').trim().split('\n') : []);
+
+    const reply = await post(first.url, '/v1/verifications', { phone_number: PHONE });
+    t.equal(reply.status, 201);
+    const started = (await reply.json()) as { session_token: string };
+    const code = /security code (\d+)/.exec(sent()[0] ?? '')?.[1];
+    t.ok(code, 'the code was sent');
+
+    // Node's server.close() closes only the connections idle at that moment. One whose request
+    // is still running stays open after its answer (keep-alive) unless the service closes it, and
+    // the process would wait for it until the grace period ends and exit 1.
+    const keptAlive = post(first.url, '/v1/verifications', { phone_number: '+14155550101' });
+    for (let i = 0; i < 200 && sent().length < 2; i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    t.equal(sent().length, 2, 'the keep-alive request is in the backend');
+    // A burst in flight when the signal lands: every request that was accepted gets its answer.
+    const burst = Array.from({ length: 20 }, (_, i) =>
+      post(first.url, '/v1/verifications', {
+        phone_number: `+1415555${String(200 + i).padStart(4, '0')}`,
+      }).then(
+        (reply) => reply.status,
+        (error: Error) => `failed: ${error.message}`,
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    first.child.kill('SIGTERM');
+    const answer = await keptAlive;
+    t.equal(answer.status, 201, 'the keep-alive request in flight was answered');
     t.equal(answer.headers.get('connection'), 'close', 'and told its client the connection ends');
-    t.equal(await running.exited, 0, 'exit code 0: no connection held the stop');
-    t.match(running.output(), /"msg":"stopped"/);
+    const statuses = await Promise.all(burst);
+    t.ok(
+      statuses.every(
+        (status) => status === 201 || status === 503 || String(status).startsWith('failed: fetch failed'),
+      ),
+      `answers: ${statuses.join(',')}`,
+    );
+    t.ok(
+      statuses.some((status) => status === 201),
+      'in-flight requests were finished',
+    );
+    t.equal(await first.exited, 0, 'exit code 0: no connection held the stop');
+    t.match(first.output(), /INFO: stopped$/m, 'the pretty format, from .env');
+
+    // The checkout's own .env, if a developer has one, is read here: the format is pinned.
+    const second = await startService(
+      t,
+      { ...database, LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
+      { command: ['npm', 'start', '--silent'], cwd: SERVICE_ROOT },
+    );
+    const verified = await post(second.url, '/v1/verifications/verify', {
+      phone_number: PHONE,
+      security_code: code,
+      session_token: started.session_token,
+    });
+    t.equal(verified.status, 200, 'the session survived the restart');
+    second.child.kill('SIGTERM');
+    t.equal(await second.exited, 0, 'under npm start, SIGTERM reaches the service');
+    t.match(second.output(), /"signal":"SIGTERM"/, 'the service itself saw the signal');
+    t.match(second.output(), /"msg":"stopped"/);
+    t.match(
+      second.output(),
+      /"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"/,
+      'JSON lines with ISO-8601 times',
+    );
+    await t.rejects(fetch(`${second.url}/healthz`), 'nothing listens any more');
   },
 );
-
-t.test('under npm start, SIGTERM reaches the service', async (t) => {
-  const dir = dataDir(t);
-  const running = await startServer(t, { DATABASE_URL: `file:${dir}/pv.db` }, ['npm', 'start', '--silent']);
-  running.child.kill('SIGTERM');
-  t.equal(await running.exited, 0);
-  t.match(running.output(), /"signal":"SIGTERM"/, 'the service itself saw the signal');
-  t.match(running.output(), /"msg":"stopped"/);
-  await t.rejects(fetch(`${running.base}/healthz`), 'nothing listens any more');
-});

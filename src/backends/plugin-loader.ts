@@ -2,8 +2,8 @@
 // export ClassName of module.js|.mjs|.cjs, a bare "module" takes its default export. The file is
 // resolved explicitly and only inside PLUGINS_DIR, imported, shape-checked and constructed; each
 // way this can fail is a ConfigError of one line that names the file or export and the cause.
-import { readdirSync, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, isSecretName } from '../config.js';
 import { BaseBackend } from './base.js';
@@ -120,6 +120,31 @@ function commonJsSyntaxLocation(error: Error): { file: string; line: string } | 
   return match ? { file: match[1]!, line: match[2]! } : undefined;
 }
 
+/** The package.json that decides how a .js file is read: the nearest one above it. */
+function packageJsonAbove(file: string): { path: string; type: unknown } | undefined {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const path = join(dir, 'package.json');
+    try {
+      return { path, type: (JSON.parse(readFileSync(path, 'utf8')) as { type?: unknown }).type };
+    } catch {}
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+// What Node says when CommonJS code runs as an ES module ("module is not defined in ES module scope").
+const COMMONJS_IN_ESM = /^(module|exports|require|__filename|__dirname) is not defined in ES module scope/;
+
+/** A CommonJS plugin named .js inside a "type": "module" package: the way out is the .cjs name. */
+function commonJsAsModule(file: string, err: Error): ConfigError | undefined {
+  const used = COMMONJS_IN_ESM.exec(err.message)?.[1];
+  if (err.name !== 'ReferenceError' || !used || !file.endsWith('.js')) return undefined;
+  const owner = packageJsonAbove(file);
+  const because = owner?.type === 'module' ? `, because ${owner.path} sets "type": "module"` : '';
+  return new ConfigError(
+    `${VARIABLE}: ${file} is CommonJS (it uses ${used}) but is loaded as an ES module${because}; rename it ${basename(file, '.js')}.cjs (or write it with import/export)`,
+  );
+}
+
 /** Tells apart why importing the file failed: syntax, a missing dependency, or its own code. */
 function importFailure(file: string, error: unknown, options: Record<string, unknown>): ConfigError {
   const err = error instanceof Error ? error : new Error(String(error));
@@ -145,6 +170,8 @@ function importFailure(file: string, error: unknown, options: Record<string, unk
       `${VARIABLE}: ${file} imports ${JSON.stringify(missing)}${via}, which cannot be found${hint}`,
     );
   }
+  const commonJs = commonJsAsModule(file, err);
+  if (commonJs) return commonJs;
   if (err.name === 'SyntaxError' && /does not provide an export named/.test(err.message)) {
     return new ConfigError(`${VARIABLE}: ${file} cannot be linked: ${message}`);
   }

@@ -1,11 +1,13 @@
-// `npm run migrate`: applies pending database migrations for DATABASE_URL and exits.
+// `npm run migrate`: applies pending database migrations for DATABASE_URL (environment, then ./.env)
+// and exits.
 import pino from 'pino';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig, loadDotEnv } from '../config.js';
 import { migrate } from '../storage/migrate.js';
 
 try {
+  loadDotEnv();
   const config = loadConfig(process.env);
-  const logger = pino({ level: config.logLevel });
+  const logger = pino({ level: config.logLevel, timestamp: pino.stdTimeFunctions.isoTime });
   const applied = await migrate(config.databaseKind, config.databaseUrl, logger);
   if (applied.length === 0) logger.info('database is up to date');
 } catch (error) {

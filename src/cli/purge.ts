@@ -3,7 +3,7 @@
 // from DATABASE_URL and prints how many went (or, with --dry-run, how many would go), like
 // django-phone-verify's cleanup command. Safe beside running replicas.
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig, loadDotEnv } from '../config.js';
 import { DEFAULT_BATCH_SIZE, purgeVerifications } from '../retention/purge.js';
 import { openDatabase } from '../storage/database.js';
 
@@ -46,6 +46,7 @@ if (args.help) {
 
 let config: ReturnType<typeof loadConfig>;
 try {
+  loadDotEnv();
   config = loadConfig(process.env);
 } catch (error) {
   fail(error instanceof ConfigError ? error.message : String(error));

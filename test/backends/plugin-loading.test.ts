@@ -1,7 +1,7 @@
 // Custom backends that load: ESM (.mjs, .js) and CommonJS (.cjs, .js by syntax), named and default
 // exports, classes that do not extend BaseBackend, the seed's sandbox recipe, a plugin's own
 // node_modules — each started through the service's start-up path and driven over the HTTP API.
-import { symlinkSync } from 'node:fs';
+import { readFileSync, symlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t, { type Test } from 'tap';
@@ -183,3 +183,21 @@ t.test('built-in names win over a plugin file of the same name', async (t) => {
   const target = await buildWithPlugin(t, 'console', {}, dir);
   t.ok(target.app.backend instanceof ConsoleBackend);
 });
+
+t.test(
+  'CommonJS named .js inside a "type": "module" package: refused with the way out, and loads as .cjs',
+  async (t) => {
+    // test/fixtures/plugins/ is inside this repository, whose package.json sets "type": "module".
+    await t.rejects(buildWithPlugin(t, 'commonjs-as-js.CommonJsBackend'), {
+      name: 'ConfigError',
+      message:
+        /^PHONE_VERIFICATION_BACKEND: \S+\/commonjs-as-js\.js is CommonJS \(it uses module\) but is loaded as an ES module, because \S+\/package\.json sets "type": "module"; rename it commonjs-as-js\.cjs/,
+    });
+    const renamed = pluginsFolder(t, {
+      'package.json': '{"type": "module"}\n',
+      'commonjs-as-js.cjs': readFileSync(join(FIXTURES, 'commonjs-as-js.js'), 'utf8'),
+    });
+    const target = await buildWithPlugin(t, 'commonjs-as-js.CommonJsBackend', {}, renamed);
+    t.equal(target.app.backend.constructor.name, 'CommonJsBackend');
+  },
+);

@@ -1,22 +1,31 @@
-// `npm run purge`: the CLI as a process on a real SQLite file, printing what it would delete and
-// what it deleted.
+// `npm run purge`: the CLI as users run it (node dist/cli/purge.js) on a real SQLite file, printing
+// what it would delete and what it deleted, and refusing bad arguments in one line.
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { openDatabase } from '../../src/storage/database.js';
-import { sqliteUrl } from '../helper.js';
+import { migrate } from '../../src/storage/migrate.js';
 import { countRows, insertRows } from '../retention/fixtures.js';
+import { BASE_ENV, ensureBuilt, SERVICE_ROOT, scratchDir } from '../service-process.js';
 
 const run = promisify(execFile);
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = fileURLToPath(new URL('../../src/cli/purge.ts', import.meta.url));
+const cli = join(SERVICE_ROOT, 'dist', 'cli', 'purge.js');
+t.before(ensureBuilt);
 
 function purge(args: string[], env: Record<string, string>) {
-  return run(process.execPath, ['--import', 'tsx', cli, ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env },
+  // Its own working folder: no .env of the checkout is read.
+  return run(process.execPath, [cli, ...args], {
+    cwd: scratchDir(t),
+    env: { ...BASE_ENV, LOG_LEVEL: 'silent', ...env },
   });
+}
+
+/** A migrated SQLite file (not the test helper's: that one loads the whole app). */
+async function sqliteUrl(t: Test): Promise<string> {
+  const url = `file:${join(scratchDir(t, 'pv-purge-'), 'pv.db')}`;
+  await migrate('sqlite', url, { info() {}, warn() {} });
+  return url;
 }
 
 t.test('--dry-run prints the count and deletes nothing; then --days N deletes', async (t) => {
@@ -48,13 +57,17 @@ t.test('--dry-run prints the count and deletes nothing; then --days N deletes', 
 
 t.test('bad arguments stop with a one-line error and exit 1', async (t) => {
   const url = await sqliteUrl(t);
-  const wrongDays = await purge(['--days', 'ten'], { DATABASE_URL: url }).catch((error) => error);
+  const [wrongDays, unknown, badConfig] = await Promise.all(
+    [
+      purge(['--days', 'ten'], { DATABASE_URL: url }),
+      purge(['--all'], { DATABASE_URL: url }),
+      purge([], { DATABASE_URL: 'mysql://x' }),
+    ].map((running) => running.catch((error) => error)),
+  );
   t.equal(wrongDays.code, 1);
   t.match(wrongDays.stderr, /--days: expected a whole number/);
-  const unknown = await purge(['--all'], { DATABASE_URL: url }).catch((error) => error);
   t.equal(unknown.code, 1);
   t.match(unknown.stderr, /usage: npm run purge/);
-  const badConfig = await purge([], { DATABASE_URL: 'mysql://x' }).catch((error) => error);
   t.equal(badConfig.code, 1);
   t.match(badConfig.stderr, /DATABASE_URL/);
 });

@@ -1,5 +1,6 @@
 // /openapi.json is a complete OpenAPI 3.1 document of every route (errors and examples included)
 // and /docs serves Swagger UI from local assets.
+import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import Fastify, { type RouteOptions } from 'fastify';
 import t, { type Test } from 'tap';
@@ -44,6 +45,8 @@ t.test('every route, every status, every error code, with examples', async (t) =
   const doc = reply.json();
   t.equal(doc.openapi, '3.1.0');
   t.equal(doc.info.title, 'phone-verify');
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  t.equal(doc.info.version, pkg.version, "info.version is the service's version (package.json)");
   t.match(doc.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer', description: String });
   t.ok(doc.components.schemas.Problem, 'the shared Problem schema is a component');
   for (const ref of refs(doc)) {

@@ -2,6 +2,7 @@
 // added (so it must be registered before them). The post-processing adds what the schemas alone
 // cannot say: error responses as application/problem+json with one example per code, success
 // examples, and the bearer scheme on /v1 (required when API_KEYS is set, optional otherwise).
+import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
 import fp from 'fastify-plugin';
 import type { OpenAPIV3_1 } from 'openapi-types';
@@ -9,6 +10,11 @@ import { PROBLEMS, type ProblemCode } from '../../errors.js';
 import { problemExample, REQUEST_EXAMPLES, SUCCESS_EXAMPLES } from '../../schemas/examples.js';
 
 const PROBLEM_REF = '#/components/schemas/Problem';
+
+/** The service's own version (package.json, beside src/ and dist/ alike), as info.version. */
+const { version: VERSION } = JSON.parse(
+  readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+) as { version: string };
 
 type Operation = OpenAPIV3_1.OperationObject;
 type Response = OpenAPIV3_1.ResponseObject;
@@ -69,7 +75,7 @@ export default fp(
         openapi: '3.1.0',
         info: {
           title: 'phone-verify',
-          version: '1',
+          version: VERSION,
           description:
             'Verifies phone numbers with one-time security codes sent by SMS through a pluggable backend. ' +
             'Every error is application/problem+json (RFC 9457) with a stable `code`.',
