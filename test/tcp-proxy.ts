@@ -7,6 +7,7 @@
 // - blackhole(): connections are accepted and never answered, nothing reaches the server (a host
 //   that accepts TCP but whose server never speaks); open(): back to normal for new connections.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import type { Test } from 'tap';
 
 /** One proxied connection: the app's side and the server's, and what a freeze held back. */
 interface Link {
@@ -120,6 +121,17 @@ export class TcpProxy {
       });
     }
   }
+}
+
+/** A started proxy in front of the server of `url` (stopped when the test ends), and the URL through it. */
+export async function proxyInFrontOf(t: Test, url: string): Promise<{ proxy: TcpProxy; url: string }> {
+  const direct = new URL(url);
+  const proxy = new TcpProxy(direct.hostname, Number(direct.port || 5432));
+  await proxy.start();
+  t.teardown(() => proxy.stop());
+  const viaProxy = new URL(direct);
+  viaProxy.port = String(proxy.port);
+  return { proxy, url: viaProxy.toString() };
 }
 
 /** Polls until `condition` holds, failing after `timeoutMs` (a deadline, not a timing assertion). */

@@ -3,7 +3,7 @@
 // all a well-formed id is 503 while one that cannot exist is still 404.
 import t from 'tap';
 import { build, postgresAvailable, postgresUrl, sqliteUrl } from '../helper.js';
-import { TcpProxy } from '../tcp-proxy.js';
+import { proxyInFrontOf } from '../tcp-proxy.js';
 
 const CANNOT_EXIST = [
   '%00',
@@ -24,13 +24,8 @@ t.test('sqlite: 404 not_found', async (t) => {
 
 t.test('postgresql: 404 not_found, without the database', async (t) => {
   if (!(await postgresAvailable(t))) return;
-  const direct = new URL(await postgresUrl(t));
-  const proxy = new TcpProxy(direct.hostname, Number(direct.port || 5432));
-  await proxy.start();
-  t.teardown(() => proxy.stop());
-  const viaProxy = new URL(direct);
-  viaProxy.port = String(proxy.port);
-  const target = await build(t, { env: { DATABASE_URL: viaProxy.toString(), DATABASE_TIMEOUT: '1000' } });
+  const { proxy, url: viaProxy } = await proxyInFrontOf(t, await postgresUrl(t));
+  const target = await build(t, { env: { DATABASE_URL: viaProxy, DATABASE_TIMEOUT: '1000' } });
   const nul = await target.app.inject('/v1/verifications/%00');
   t.equal(nul.statusCode, 404, 'a NUL byte, which PostgreSQL refuses in text');
   await proxy.stop(); // no database at all: whatever needs it is 503

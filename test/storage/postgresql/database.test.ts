@@ -7,7 +7,7 @@ import { PostgresDatabase } from '../../../src/storage/postgresql/database.js';
 import { compileStatement } from '../../../src/storage/statement.js';
 import { DatabaseTimeout, isDatabaseUnavailable } from '../../../src/storage/unavailable.js';
 import { postgresAvailable, postgresUrl } from '../../helper.js';
-import { TcpProxy } from '../../tcp-proxy.js';
+import { proxyInFrontOf } from '../../tcp-proxy.js';
 
 const statement = (name: string, sql: string) => compileStatement('postgresql', `test.${name}`, sql);
 const PID = statement('pid', 'SELECT pg_backend_pid() AS pid');
@@ -59,13 +59,8 @@ t.test('past the deadline on the server: canceled, unavailable, the connection k
 
 t.test('a silent server: given up at the deadline, that connection destroyed', async (t) => {
   if (!(await postgresAvailable(t))) return;
-  const direct = new URL(await postgresUrl(t));
-  const proxy = new TcpProxy(direct.hostname, Number(direct.port || 5432));
-  await proxy.start();
-  t.teardown(() => proxy.stop());
-  const viaProxy = new URL(direct);
-  viaProxy.port = String(proxy.port);
-  const database = open(t, viaProxy.toString(), 300);
+  const { proxy, url: viaProxy } = await proxyInFrontOf(t, await postgresUrl(t));
+  const database = open(t, viaProxy, 300);
   const before = await pidOf(database);
   t.equal(proxy.connections, 1);
   proxy.freeze();

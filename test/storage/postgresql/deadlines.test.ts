@@ -13,7 +13,7 @@ import {
   startVerification,
   type TestApp,
 } from '../../helper.js';
-import { TcpProxy } from '../../tcp-proxy.js';
+import { proxyInFrontOf, type TcpProxy } from '../../tcp-proxy.js';
 
 /** Short, so that the faults are found in a second or two. */
 const DATABASE_TIMEOUT_MS = 1_000;
@@ -21,14 +21,9 @@ const DATABASE_TIMEOUT_MS = 1_000;
 /** The app on a fresh database, reached through a proxy the test controls. */
 async function behindProxy(t: Test): Promise<{ target: TestApp; proxy: TcpProxy; url: string }> {
   const url = await postgresUrl(t);
-  const direct = new URL(url);
-  const proxy = new TcpProxy(direct.hostname, Number(direct.port || 5432));
-  await proxy.start();
-  t.teardown(() => proxy.stop());
-  const viaProxy = new URL(direct);
-  viaProxy.port = String(proxy.port);
+  const { proxy, url: viaProxy } = await proxyInFrontOf(t, url);
   const target = await build(t, {
-    env: { DATABASE_URL: viaProxy.toString(), DATABASE_TIMEOUT: String(DATABASE_TIMEOUT_MS) },
+    env: { DATABASE_URL: viaProxy, DATABASE_TIMEOUT: String(DATABASE_TIMEOUT_MS) },
   });
   return { target, proxy, url };
 }
