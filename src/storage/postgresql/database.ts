@@ -1,5 +1,7 @@
 // PostgreSQL through node-postgres: a pg.Pool of our own, each statement sent by name (prepared
-// once per connection, then only bound and executed), and a deadline on every statement.
+// once per connection, then only bound and executed), and a deadline on every statement. With
+// `pipelineLanes` (the service's own database) statements go pipelined and group-committed over a
+// few connections (pipeline.ts), and the pool runs what those give back.
 //
 // Deadlines: waiting for a pooled connection or opening one is bounded by connectionTimeoutMillis;
 // on the server, statement_timeout and lock_timeout bound a statement (a row lock held elsewhere

@@ -54,6 +54,7 @@ export class SqliteDatabase implements Database {
   readonly sql = SQL;
   readonly #db: SqliteConnection;
   readonly #timeoutMs: number;
+  /** by SQL text: the service's statements are a fixed set */
   readonly #prepared = new Map<string, PreparedStatement>();
   readonly #groupCommit: GroupCommit;
   readonly #checkpoints: BackgroundCheckpoint | undefined;
@@ -102,10 +103,10 @@ export class SqliteDatabase implements Database {
   }
 
   #prepare(statement: Statement): PreparedStatement {
-    let prepared = this.#prepared.get(statement.name);
+    let prepared = this.#prepared.get(statement.text);
     if (!prepared) {
       prepared = this.#db.prepare(statement.text);
-      this.#prepared.set(statement.name, prepared);
+      this.#prepared.set(statement.text, prepared);
     }
     return prepared;
   }
