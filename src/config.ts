@@ -41,6 +41,8 @@ export interface Config {
   host: string;
   databaseUrl: string;
   databaseKind: DatabaseKind;
+  /** the deadline of each database operation, in milliseconds (a statement, a lock wait, a connect) */
+  databaseTimeoutMs: number;
   migrateOnStart: boolean;
   pluginsDir: string;
   logLevel: string;
@@ -89,6 +91,7 @@ export const ENV_VARIABLES = [
   'PORT',
   'HOST',
   'DATABASE_URL',
+  'DATABASE_TIMEOUT',
   'MIGRATE_ON_START',
   'PLUGINS_DIR',
   'LOG_LEVEL',
@@ -198,6 +201,16 @@ function purgeInterval(env: Env): number {
       `expected milliseconds, "N second(s)/minute(s)/hour(s)/day(s)", or ${PURGE_OFF.join('/')} to turn it off`,
       raw,
     );
+  }
+  return ms;
+}
+
+/** DATABASE_TIMEOUT: a window like RATE_LIMIT_WINDOW, from 100 ms to 10 minutes. */
+function databaseTimeout(env: Env): number {
+  const raw = text(env, 'DATABASE_TIMEOUT', '5 seconds');
+  const ms = parseWindow(raw);
+  if (ms === undefined || ms < 100 || ms > 600_000) {
+    fail('DATABASE_TIMEOUT', 'expected milliseconds (100 to 600000) or "N second(s)/minute(s)"', raw);
   }
   return ms;
 }
@@ -312,6 +325,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: text(env, 'HOST', '0.0.0.0'),
     databaseUrl,
     databaseKind,
+    databaseTimeoutMs: databaseTimeout(env),
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
     pluginsDir: text(env, 'PLUGINS_DIR', './plugins'),
     logLevel,

@@ -126,6 +126,7 @@ t.test('settings', async (t) => {
     REDIS_URL: 'redis://127.0.0.1:6379',
     TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
     MIGRATE_ON_START: 'false',
+    DATABASE_TIMEOUT: '2 seconds',
   });
   t.equal(config.tokenLength, 8);
   t.equal(config.codeExpirySeconds, 600);
@@ -137,6 +138,9 @@ t.test('settings', async (t) => {
   t.equal(config.phoneRateLimit.windowMs, 90_000);
   t.same(config.trustProxy, ['10.0.0.0/8', '127.0.0.1']);
   t.equal(config.migrateOnStart, false);
+  t.equal(config.databaseTimeoutMs, 2_000);
+  t.equal(loadConfig({}).databaseTimeoutMs, 5_000, 'DATABASE_TIMEOUT defaults to 5 seconds');
+  t.equal(loadConfig({ DATABASE_TIMEOUT: '750' }).databaseTimeoutMs, 750);
   t.equal(
     loadConfig({
       PHONE_VERIFICATION_SECURITY_CODE_EXPIRATION_TIME: '600',
@@ -170,6 +174,8 @@ t.test('a bad value is one line naming the variable and the value', async (t) =>
       /^PHONE_VERIFICATION_TOKEN_LENGTH: expected 4 to 10/,
     ],
     [{ PHONE_VERIFICATION_MAX_FAILED_ATTEMPTS: '0' }, /^PHONE_VERIFICATION_MAX_FAILED_ATTEMPTS: /],
+    [{ DATABASE_TIMEOUT: '50' }, /^DATABASE_TIMEOUT: expected milliseconds .*\(got "50"\)$/],
+    [{ DATABASE_TIMEOUT: 'soon' }, /^DATABASE_TIMEOUT: .*\(got "soon"\)$/],
     [
       { PHONE_VERIFICATION_SECURITY_CODE_EXPIRATION_TIME: '1h' },
       /^PHONE_VERIFICATION_SECURITY_CODE_EXPIRATION_TIME: /,

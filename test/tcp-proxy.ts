@@ -1,11 +1,29 @@
-// A TCP proxy the tests control, standing between the app and a real server (Redis, PostgreSQL):
-// stopping it takes the server away from the app (and only from the app), starting it again on the
-// same port brings it back.
+// A TCP proxy the tests control, standing between the app and a real server (Redis, PostgreSQL),
+// to fail the network the ways a real one fails, for the app only:
+// - stop(): refuses new connections and cuts the open ones (a server that went away); start()
+//   again on the same port brings it back;
+// - freeze(): every connection, open or new, stays up but nothing passes in either direction (a
+//   server or network gone silent); thaw() delivers what was held back and carries on;
+// - blackhole(): connections are accepted and never answered, nothing reaches the server (a host
+//   that accepts TCP but whose server never speaks); open(): back to normal for new connections.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import type { Test } from 'tap';
+
+/** One proxied connection: the app's side and the server's, and what a freeze held back. */
+interface Link {
+  client: Socket;
+  upstream: Socket;
+  /** chunks held back while frozen, in order, with the socket each goes to */
+  held: [Socket, Buffer][];
+}
 
 export class TcpProxy {
   #server: Server | undefined;
-  readonly #sockets = new Set<Socket>();
+  readonly #links = new Set<Link>();
+  /** sockets accepted in blackhole mode: never answered */
+  readonly #swallowed = new Set<Socket>();
+  #frozen = false;
+  #blackhole = false;
   port = 0;
 
   constructor(
@@ -15,18 +33,7 @@ export class TcpProxy {
 
   /** Listens on 127.0.0.1 (on the same port as before, after a stop). */
   async start(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = createConnection({ host: this.targetHost, port: this.targetPort });
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.on('close', () => this.#sockets.delete(socket));
-        socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
+    const server = createServer((client) => (this.#blackhole ? this.#swallow(client) : this.#link(client)));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.port, '127.0.0.1', () => resolve());
@@ -36,26 +43,95 @@ export class TcpProxy {
     this.#server = server;
   }
 
-  /** Refuses new connections and cuts the open ones, as a Redis that went away. */
+  /** Refuses new connections and cuts the open ones, as a server that went away. */
   async stop(): Promise<void> {
     const server = this.#server;
     this.#server = undefined;
-    for (const socket of this.#sockets) socket.destroy();
+    for (const { client, upstream } of this.#links) {
+      client.destroy();
+      upstream.destroy();
+    }
+    this.#links.clear();
+    for (const socket of this.#swallowed) socket.destroy();
+    this.#swallowed.clear();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  /** Keeps the connections open but passes nothing on: a Redis that hangs. */
+  /** Keeps every connection open (and accepts new ones) but passes nothing on: a server that hangs. */
   freeze(): void {
-    for (const socket of this.#sockets) socket.pause();
+    this.#frozen = true;
   }
 
+  /** Passes on what the freeze held back, then everything as before. */
   thaw(): void {
-    for (const socket of this.#sockets) socket.resume();
+    this.#frozen = false;
+    for (const link of this.#links) {
+      for (const [to, chunk] of link.held.splice(0)) if (!to.destroyed) to.write(chunk);
+    }
+  }
+
+  /** New connections are accepted and then never answered; open ones carry on. */
+  blackhole(): void {
+    this.#blackhole = true;
+  }
+
+  /** New connections reach the server again; those swallowed meanwhile are cut. */
+  open(): void {
+    this.#blackhole = false;
+    for (const socket of this.#swallowed) socket.destroy();
+    this.#swallowed.clear();
+  }
+
+  /** How many connections the proxy carries to the server now. */
+  get connections(): number {
+    return this.#links.size;
   }
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
+
+  #swallow(client: Socket): void {
+    this.#swallowed.add(client);
+    client.on('data', () => {}); // read and drop
+    client.on('error', () => client.destroy());
+    client.on('close', () => this.#swallowed.delete(client));
+  }
+
+  #link(client: Socket): void {
+    const upstream = createConnection({ host: this.targetHost, port: this.targetPort });
+    const link: Link = { client, upstream, held: [] };
+    this.#links.add(link);
+    const forward = (to: Socket) => (chunk: Buffer) => {
+      if (this.#frozen || link.held.length > 0) link.held.push([to, chunk]);
+      else to.write(chunk);
+    };
+    client.on('data', forward(upstream));
+    upstream.on('data', forward(client));
+    for (const socket of [client, upstream]) {
+      socket.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+      // One side closed: close the other.
+      socket.on('close', () => {
+        this.#links.delete(link);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+  }
+}
+
+/** A started proxy in front of the server of `url` (stopped when the test ends), and the URL through it. */
+export async function proxyInFrontOf(t: Test, url: string): Promise<{ proxy: TcpProxy; url: string }> {
+  const direct = new URL(url);
+  const proxy = new TcpProxy(direct.hostname, Number(direct.port || 5432));
+  await proxy.start();
+  t.teardown(() => proxy.stop());
+  const viaProxy = new URL(direct);
+  viaProxy.port = String(proxy.port);
+  return { proxy, url: viaProxy.toString() };
 }
 
 /** Polls until `condition` holds, failing after `timeoutMs` (a deadline, not a timing assertion). */

@@ -1,7 +1,8 @@
 // `npm run purge -- [--days N] [--dry-run] [--batch-size N]`: deletes finished and expired
 // verifications last updated N days ago or earlier (default PHONE_VERIFICATION_RECORD_RETENTION_DAYS)
 // from DATABASE_URL and prints how many went (or, with --dry-run, how many would go), like
-// django-phone-verify's cleanup command. Safe beside running replicas.
+// django-phone-verify's cleanup command. Safe beside running replicas: it deletes in small batches
+// and pauses between them, so the service's writes keep their turn (on SQLite, at the one write lock).
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, loadDotEnv } from '../config.js';
 import { DEFAULT_BATCH_SIZE, purgeVerifications } from '../retention/purge.js';
@@ -56,7 +57,9 @@ const batchSize = wholeNumber('batch-size', args['batch-size'], DEFAULT_BATCH_SI
 const dryRun = args['dry-run'] === true;
 
 try {
-  const database = await openDatabase(config.databaseKind, config.databaseUrl);
+  const database = await openDatabase(config.databaseKind, config.databaseUrl, {
+    timeoutMs: config.databaseTimeoutMs,
+  });
   try {
     const result = await purgeVerifications(database, { days, batchSize, dryRun });
     const what = `finished or expired verification(s) last updated before ${result.cutoff.toISOString()} (${days} day(s) ago)`;

@@ -1,4 +1,5 @@
-// Operations routes, open without an API key: liveness and readiness.
+// Operations routes, open without an API key: liveness (no database) and readiness (one statement,
+// within DATABASE_TIMEOUT like every other: a silent database is a 503, never a hang).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { problem } from '../errors.js';
@@ -18,7 +19,7 @@ const opsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     '/readyz',
     {
       schema: {
-        summary: 'Readiness: the database answers',
+        summary: 'Readiness: the database answers within DATABASE_TIMEOUT',
         tags: ['operations'],
         response: { 200: Status, ...problemResponses('service_unavailable') },
       },
@@ -30,9 +31,12 @@ const opsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       } catch (error) {
         request.log.warn(
           { err: { message: (error as Error).message } },
-          'readiness check: database unreachable',
+          'readiness check: database unreachable or too slow',
         );
-        return sendProblem(reply, problem('service_unavailable', 'The database is unreachable.'));
+        return sendProblem(
+          reply,
+          problem('service_unavailable', 'The database is unreachable or did not answer in time.'),
+        );
       }
     },
   );

@@ -45,7 +45,12 @@ export const ApprovedBody = Type.Object({
 });
 
 export const VerificationParams = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 64 }),
+  id: Type.String({
+    minLength: 1,
+    maxLength: 64,
+    description: 'the id the start answered (a UUID); any other text is 404 not_found',
+    examples: ['01a21301-9300-7c3a-9f1e-5b2d8c4a7e61'],
+  }),
 });
 export type VerificationParams = Static<typeof VerificationParams>;
 

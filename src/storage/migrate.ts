@@ -2,14 +2,13 @@
 // Prisma's own _prisma_migrations table (same columns, same SHA-256 checksums), so that
 // `prisma migrate status`/`deploy` agree with what ran. Replicas starting together serialise on a
 // lock: PostgreSQL's advisory lock (the key Prisma Migrate uses) or SQLite's write lock.
-// It talks to the database through the very drivers Prisma's adapters use, because a migration
-// script holds several statements and needs the lock on one connection for its whole run.
+// It talks to the drivers directly (better-sqlite3, node-postgres): a migration script holds
+// several statements and needs the lock on one connection for its whole run.
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DatabaseKind } from '../config.js';
-import { sqliteFilePath } from './database.js';
 
 export interface Migration {
   name: string;
@@ -94,10 +93,11 @@ async function migrateSqlite(
   migrations: Migration[],
   logger: MigrationLogger,
 ): Promise<string[]> {
-  const { default: Sqlite } = await import('better-sqlite3');
+  // Loaded here: a PostgreSQL deployment never loads the SQLite driver.
+  const { explainAccessError, openSqliteFile, sqliteFilePath } = await import('./sqlite/file.js');
   const file = sqliteFilePath(url);
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const db = new Sqlite(file, { timeout: 30_000 });
+  // Waits (synchronously: nothing else runs yet) for a replica migrating the same file.
+  const db = openSqliteFile(file, { timeout: 30_000, createFolder: true });
   try {
     db.pragma('journal_mode = WAL');
     // Table rebuilds in Prisma's SQLite migrations need FK checks off; they are checked before commit.
@@ -127,6 +127,8 @@ async function migrateSqlite(
       if (db.inTransaction) db.exec('ROLLBACK');
       throw error;
     }
+  } catch (error) {
+    throw explainAccessError(file, error) ?? error;
   } finally {
     db.close();
   }

@@ -50,6 +50,14 @@ export function newId(now: number = Date.now()): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** An id as newId makes them (and as older releases made them: any UUID, in lower-case text). */
+const ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** False for text that no session can have as its id, so it is answered without a lookup. */
+export function isVerificationId(id: string): boolean {
+  return ID_PATTERN.test(id);
+}
+
 export function hashToken(sessionToken: string): string {
   return hash('sha256', sessionToken, 'hex');
 }

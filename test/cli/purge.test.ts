@@ -31,7 +31,7 @@ async function sqliteUrl(t: Test): Promise<string> {
 t.test('--dry-run prints the count and deletes nothing; then --days N deletes', async (t) => {
   const url = await sqliteUrl(t);
   const database = await openDatabase('sqlite', url);
-  t.teardown(() => database.client.$disconnect());
+  t.teardown(() => database.close());
   await insertRows(database, [
     { status: 'approved', updatedDaysAgo: 12, expiresDaysAgo: 12, sends: 1 },
     { status: 'canceled', updatedDaysAgo: 8, expiresDaysAgo: 8 },

@@ -1,6 +1,8 @@
-// Rows for the retention tests, written straight into a migrated database with chosen timestamps.
+// Rows for the retention tests, written straight into a migrated database with chosen timestamps,
+// through the database's own run() with statements of the test's own.
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../../src/storage/database.js';
+import { compileStatement } from '../../src/storage/statement.js';
 
 export const DAY_MS = 86_400_000;
 
@@ -14,52 +16,35 @@ export interface Row {
   sends?: number;
 }
 
-function time(database: Database, daysAgo: number, now: Date): Date | string {
-  const date = new Date(now.getTime() - daysAgo * DAY_MS);
-  return database.kind === 'sqlite' ? date.toISOString() : date;
-}
+const INSERT_VERIFICATION = `INSERT INTO verifications (id, service_id, phone_number, channel, status,
+    token_hash, code_hash, failed_attempts, approvals, backend, created_at, expires_at, updated_at)
+  VALUES (:id, 'default', '+14155550100', 'sms', :status, :token_hash, 'code-hash', 0, 0, 'console',
+    :updated, :expires, :updated)`;
+const INSERT_SEND = `INSERT INTO send_attempts (id, verification_id, channel, backend, status, created_at, updated_at)
+  VALUES (:id, :verification_id, 'sms', 'console', 'sent', :updated, :updated)`;
 
-function params(database: Database, count: number): string {
-  return Array.from({ length: count }, (_, i) => (database.kind === 'sqlite' ? '?' : `$${i + 1}`)).join(', ');
-}
+const statement = (database: Database, name: string, sql: string) =>
+  compileStatement(database.kind, `test.${name}`, sql);
 
 /** Inserts the rows; returns their ids in order. */
 export async function insertRows(database: Database, rows: Row[], now = new Date()): Promise<string[]> {
+  const insertVerification = statement(database, 'insertVerification', INSERT_VERIFICATION);
+  const insertSend = statement(database, 'insertSend', INSERT_SEND);
+  const daysAgo = (days: number) => new Date(now.getTime() - days * DAY_MS);
   const ids: string[] = [];
   for (const row of rows) {
     const id = randomUUID();
     ids.push(id);
-    const updated = time(database, row.updatedDaysAgo, now);
-    await database.client.$executeRawUnsafe(
-      `INSERT INTO verifications (id, service_id, phone_number, channel, status, token_hash, code_hash,
-        failed_attempts, approvals, backend, created_at, expires_at, updated_at)
-       VALUES (${params(database, 13)})`,
+    const updated = daysAgo(row.updatedDaysAgo);
+    await database.run(insertVerification, {
       id,
-      'default',
-      '+14155550100',
-      'sms',
-      row.status,
-      `token-${id}`,
-      'code-hash',
-      0,
-      0,
-      'console',
+      status: row.status,
+      token_hash: `token-${id}`,
       updated,
-      time(database, row.expiresDaysAgo, now),
-      updated,
-    );
+      expires: daysAgo(row.expiresDaysAgo),
+    });
     for (let i = 0; i < (row.sends ?? 0); i++) {
-      await database.client.$executeRawUnsafe(
-        `INSERT INTO send_attempts (id, verification_id, channel, backend, status, created_at, updated_at)
-         VALUES (${params(database, 7)})`,
-        randomUUID(),
-        id,
-        'sms',
-        'console',
-        'sent',
-        updated,
-        updated,
-      );
+      await database.run(insertSend, { id: randomUUID(), verification_id: id, updated });
     }
   }
   return ids;
@@ -69,11 +54,13 @@ export async function countRows(
   database: Database,
   table: 'verifications' | 'send_attempts',
 ): Promise<number> {
-  const [row] = await database.client.$queryRawUnsafe<{ n: unknown }[]>(`SELECT COUNT(*) AS n FROM ${table}`);
-  return Number(row?.n ?? 0);
+  const { rows } = await database.run(
+    statement(database, `count.${table}`, `SELECT COUNT(*) AS n FROM ${table}`),
+  );
+  return Number(rows[0]?.n ?? 0);
 }
 
 export async function remainingIds(database: Database): Promise<string[]> {
-  const rows = await database.client.$queryRawUnsafe<{ id: string }[]>('SELECT id FROM verifications');
-  return rows.map((row) => row.id).sort();
+  const { rows } = await database.run(statement(database, 'ids', 'SELECT id FROM verifications'));
+  return rows.map((row) => String(row.id)).sort();
 }

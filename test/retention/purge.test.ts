@@ -31,7 +31,7 @@ async function databases(t: Test): Promise<[string, () => Promise<Database>][]> 
       'sqlite',
       async () => {
         const database = await openDatabase('sqlite', await sqliteUrl(t));
-        t.teardown(() => database.client.$disconnect());
+        t.teardown(() => database.close());
         return database;
       },
     ],
@@ -44,7 +44,7 @@ async function databases(t: Test): Promise<[string, () => Promise<Database>][]> 
         await migrate('postgresql', url, quiet);
         const database = await openDatabase('postgresql', url);
         // before the database is dropped (teardowns run in reverse order)
-        t.teardown(() => database.client.$disconnect());
+        t.teardown(() => database.close());
         return database;
       },
     ]);
@@ -112,6 +112,6 @@ t.test('purge', async (t) => {
 
 t.test('refuses a batch size below 1', async (t) => {
   const database = await openDatabase('sqlite', await sqliteUrl(t));
-  t.teardown(() => database.client.$disconnect());
+  t.teardown(() => database.close());
   await t.rejects(purgeVerifications(database, { days: 30, batchSize: 0 }), RangeError);
 });

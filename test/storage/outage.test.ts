@@ -3,17 +3,12 @@
 // that the test cuts and restores, so the real server stays up for the other tests.
 import t from 'tap';
 import { build, postgresAvailable, postgresUrl, postJson } from '../helper.js';
-import { TcpProxy } from '../tcp-proxy.js';
+import { proxyInFrontOf } from '../tcp-proxy.js';
 
 t.test('postgresql outage → 503, then recovery without a restart', async (t) => {
   if (!(await postgresAvailable(t))) return;
-  const direct = new URL(await postgresUrl(t));
-  const proxy = new TcpProxy(direct.hostname, Number(direct.port || 5432));
-  await proxy.start();
-  t.teardown(() => proxy.stop());
-  const viaProxy = new URL(direct);
-  viaProxy.port = String(proxy.port);
-  const target = await build(t, { env: { DATABASE_URL: viaProxy.toString() } });
+  const { proxy, url: viaProxy } = await proxyInFrontOf(t, await postgresUrl(t));
+  const target = await build(t, { env: { DATABASE_URL: viaProxy } });
 
   t.equal(
     (await postJson(target.app, '/v1/verifications', { phone_number: '+14155550100' })).statusCode,

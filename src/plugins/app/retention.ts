@@ -3,7 +3,6 @@
 // is unref'd (it never keeps the process alive), and close waits for a run in progress.
 import fp from 'fastify-plugin';
 import { type PurgeResult, purgeVerifications } from '../../retention/purge.js';
-import { type Database, openDatabase } from '../../storage/database.js';
 
 export interface Retention {
   /** one purge now, as the schedule would run it */
@@ -26,23 +25,16 @@ function nextDelay(intervalMs: number): number {
 
 export default fp(
   async (fastify) => {
-    const { databaseKind, databaseUrl, recordRetentionDays, purgeIntervalMs } = fastify.config;
+    const { recordRetentionDays, purgeIntervalMs } = fastify.config;
     const log = fastify.log.child({ module: 'retention' });
-    // Its own client, opened on first use: the purge never competes with the store's for a connection.
-    let database: Promise<Database> | undefined;
     let running: Promise<PurgeResult> | undefined;
     let timer: NodeJS.Timeout | undefined;
     let closed = false;
 
     const purgeOnce = async (): Promise<PurgeResult> => {
-      database ??= openDatabase(databaseKind, databaseUrl, {
-        onPoolError: (error) =>
-          log.warn({ err: { message: error.message } }, 'idle database connection dropped'),
-      }).catch((error: unknown) => {
-        database = undefined; // the next run tries again
-        throw error;
-      });
-      const result = await purgeVerifications(await database, { days: recordRetentionDays });
+      // On the service's own database: on SQLite one connection writes for the whole process, and
+      // on PostgreSQL a batch holds one pooled connection for a few milliseconds.
+      const result = await purgeVerifications(fastify.database, { days: recordRetentionDays });
       if (fastify.hasDecorator('metrics')) fastify.metrics.purged.inc(result.count);
       if (result.count > 0) {
         log.info(
@@ -80,7 +72,6 @@ export default fp(
       closed = true;
       clearTimeout(timer);
       await running?.catch(() => {});
-      await database?.then((opened) => opened.close()).catch(() => {});
     });
   },
   { name: 'retention', dependencies: ['config', 'storage'] },

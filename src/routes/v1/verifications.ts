@@ -10,6 +10,7 @@ import {
   VerificationParams,
   VerifyBody,
 } from '../../schemas/verifications.js';
+import { isVerificationId } from '../../verification/secrets.js';
 
 const verificationsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
@@ -112,8 +113,11 @@ const verificationsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       },
     },
     async (request) => {
-      const view = await fastify.verifications.get(request.params.id);
-      if (!view) throw new NotFound(`No verification with id ${JSON.stringify(request.params.id)}`);
+      const { id } = request.params;
+      // An id no session can have (not a UUID: a NUL byte, say, which PostgreSQL refuses in text)
+      // is not looked up.
+      const view = isVerificationId(id) ? await fastify.verifications.get(id) : null;
+      if (!view) throw new NotFound(`No verification with id ${JSON.stringify(id)}`);
       return {
         id: view.id,
         phone_number: view.phoneNumber,

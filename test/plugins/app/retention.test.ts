@@ -19,7 +19,7 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
 t.test('the schedule purges old sessions and counts them', async (t) => {
   const url = await sqliteUrl(t);
   const database = await openDatabase('sqlite', url);
-  t.teardown(() => database.client.$disconnect());
+  t.teardown(() => database.close());
   await insertRows(database, [
     { status: 'approved', updatedDaysAgo: 31, expiresDaysAgo: 31, sends: 1 },
     { status: 'canceled', updatedDaysAgo: 50, expiresDaysAgo: 50 },
@@ -43,7 +43,7 @@ t.test('the schedule purges old sessions and counts them', async (t) => {
 t.test('PURGE_INTERVAL=off leaves old sessions to npm run purge', async (t) => {
   const url = await sqliteUrl(t);
   const database = await openDatabase('sqlite', url);
-  t.teardown(() => database.client.$disconnect());
+  t.teardown(() => database.close());
   await insertRows(database, [{ status: 'approved', updatedDaysAgo: 31, expiresDaysAgo: 31 }]);
   const target = await build(t, { env: { DATABASE_URL: url, PURGE_INTERVAL: 'off' } });
   t.equal(target.config.purgeIntervalMs, 0);

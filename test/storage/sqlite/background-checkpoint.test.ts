@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Sqlite from 'better-sqlite3';
 import t, { type Test } from 'tap';
-import { AUTOCHECKPOINT_PAGES, checkpointInBackground } from '../../src/storage/background-checkpoint.js';
+import {
+  AUTOCHECKPOINT_PAGES,
+  checkpointInBackground,
+} from '../../../src/storage/sqlite/background-checkpoint.js';
 
 const PAGE = 4096;
 

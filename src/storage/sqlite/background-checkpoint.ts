@@ -1,17 +1,15 @@
 // WAL checkpoints, mostly on a worker thread. SQLite's automatic checkpoint runs inside the COMMIT
 // that crosses the threshold (1,000 pages), on the event loop: it copies the WAL's pages into the
-// database file and, under synchronous = NORMAL, fsyncs both, while every request waits. Under
-// load that was a dozen times a second here, and most of the benchmark's p99.
+// database file and, under synchronous = NORMAL, fsyncs both, while every request waits.
 //
 // Here a second connection on a worker thread runs a PASSIVE checkpoint every `intervalMs`: it
 // copies what the writer committed so far without waiting for it or blocking it. That alone would
 // never let the WAL file start over under steady writes (SQLite rewinds the WAL only when a write
 // begins with every frame copied), so the service's connection keeps an automatic checkpoint, at
 // `writerPages` instead of 1,000: rare, and with little left to copy (the worker has copied nearly
-// everything), though its syncs still pause the event loop (20–30 ms here, a few times a second
-// under the bench's starts with the worker at 50 ms; at 10,000 pages they took 44–60 ms each). The WAL file stays near
-// `writerPages` pages. Should the worker fail, the connection checkpoints itself again at SQLite's
-// usual threshold.
+// everything), though its syncs still pause the event loop. The WAL file stays near `writerPages`
+// pages. Should the worker fail, the connection checkpoints itself again at SQLite's usual
+// threshold.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
@@ -20,8 +18,8 @@ import type { Database as SqliteDatabase } from 'better-sqlite3';
 export const AUTOCHECKPOINT_PAGES = 1000;
 /**
  * How often the worker checkpoints. The more often, the less the writer's own checkpoints have to
- * sync: the bench's start p99 was 20–30 ms at 10 ms against 32–44 ms at 50 ms (and worse at 200),
- * for about 1 % of a core more while the service is idle (a pass with nothing to copy is cheap).
+ * sync (a shorter start p99 in the bench), for about 1 % of a core while the service is idle (a
+ * pass with nothing to copy is cheap).
  */
 export const CHECKPOINT_INTERVAL_MS = 10;
 /** The writer's own threshold while the worker runs (~8 MB of WAL at 4 KiB pages). */

@@ -1,0 +1,72 @@
+// Every SQL statement the service runs on SQLite, by store and name (PostgreSQL's are in
+// ../postgresql/sql.ts). Times are ISO-8601 text in UTC, so they compare as strings; a list
+// parameter (:ids) arrives as JSON text and is read with json_each.
+import type { DialectSql } from '../statement.js';
+
+const COLUMNS = 'id, phone_number, status, failed_attempts, approvals, created_at, expires_at, verified_at';
+
+/** Finished, or expired, and last touched before the cutoff (retention). */
+const ELIGIBLE = `updated_at < :cutoff
+  AND (status IN ('approved', 'locked', 'failed', 'canceled') OR expires_at < :cutoff)`;
+
+export const SQLITE_SQL = {
+  verifications: {
+    // SQLite runs one write at a time (and ids are made in order: secrets.ts), so a session always
+    // sees the pending ones inserted before it and is newer than all of them: when it sees none,
+    // the supersede would cancel nothing, and the service skips it.
+    insertPending: `INSERT INTO verifications
+        (id, service_id, phone_number, channel, status, token_hash, code_hash, failed_attempts, approvals,
+         backend, locale, created_at, expires_at, updated_at)
+      VALUES (:id, :service_id, :phone, 'sms', 'pending', :token_hash, :code_hash, 0, 0,
+         :backend, :locale, :now, :expires_at, :now)
+      RETURNING EXISTS (SELECT 1 FROM verifications o WHERE o.service_id = :service_id
+        AND o.phone_number = :phone AND o.status = 'pending' AND o.id <> :id) AS others_pending`,
+    // Only sessions started before this one (by created_at, then id): of concurrent starts for one
+    // number, the newest survives whatever order their supersedes run in.
+    supersede: `UPDATE verifications SET status = 'canceled', updated_at = :now
+      WHERE service_id = :service_id AND phone_number = :phone AND status = 'pending'
+        AND (created_at < :now OR (created_at = :now AND id < :id))`,
+    markFailed: `UPDATE verifications SET status = 'failed', updated_at = :now WHERE id = :id`,
+    // Every SET expression reads the row as it was before this statement. A wrong code counts on a
+    // locked session too, so the request that reached the limit (count == max) can be told apart
+    // from later ones (count > max). approvals numbers the accepted checks: exactly one request
+    // sees 1, whatever the concurrency, because the row is updated one statement at a time.
+    checkCode: `UPDATE verifications SET
+        status = CASE
+          WHEN status = 'pending' AND code_hash = :code_hash AND expires_at > :now THEN 'approved'
+          WHEN status IN ('pending', 'approved') AND code_hash <> :code_hash AND failed_attempts + 1 >= :max THEN 'locked'
+          ELSE status END,
+        failed_attempts = failed_attempts + CASE
+          WHEN status IN ('pending', 'approved', 'locked') AND code_hash <> :code_hash THEN 1 ELSE 0 END,
+        approvals = approvals + CASE
+          WHEN status IN ('pending', 'approved') AND code_hash = :code_hash AND expires_at > :now THEN 1 ELSE 0 END,
+        verified_at = CASE
+          WHEN status = 'pending' AND code_hash = :code_hash AND expires_at > :now THEN :now ELSE verified_at END,
+        updated_at = :now
+      WHERE token_hash = :token_hash AND phone_number = :phone
+      RETURNING ${COLUMNS}, (code_hash = :code_hash) AS code_matched`,
+    findByToken: `SELECT ${COLUMNS} FROM verifications WHERE token_hash = :token_hash AND phone_number = :phone`,
+    approve: `UPDATE verifications SET status = 'approved', approvals = approvals + 1,
+        verified_at = COALESCE(verified_at, :now), updated_at = :now
+      WHERE id = :id AND status IN ('pending', 'approved')
+      RETURNING ${COLUMNS}`,
+    recordFailure: `UPDATE verifications SET failed_attempts = failed_attempts + 1,
+        status = CASE WHEN failed_attempts + 1 >= :max THEN 'locked' ELSE status END, updated_at = :now
+      WHERE id = :id AND status IN ('pending', 'approved')
+      RETURNING ${COLUMNS}`,
+    findById: `SELECT ${COLUMNS} FROM verifications WHERE id = :id`,
+    ping: 'SELECT 1 AS ok',
+  },
+  retention: {
+    countEligible: `SELECT COUNT(*) AS n FROM verifications WHERE ${ELIGIBLE}`,
+    // updated_at is indexed, and an expired session's expiry lies before its last update unless a
+    // check came after expiry: both tests together keep the scan on the index.
+    selectEligible: `SELECT id FROM verifications WHERE ${ELIGIBLE} ORDER BY updated_at LIMIT :limit`,
+    // send_attempts cascade with foreign keys on; deleting them first does not rely on it.
+    deleteSendAttempts: `DELETE FROM send_attempts
+      WHERE verification_id IN (SELECT value FROM json_each(:ids))`,
+    // The eligibility test again: a row is only ever deleted while it qualifies.
+    deleteEligible: `DELETE FROM verifications
+      WHERE id IN (SELECT value FROM json_each(:ids)) AND ${ELIGIBLE}`,
+  },
+} satisfies DialectSql;
