@@ -1,6 +1,7 @@
 // Reads the environment once at start into a typed, validated Config. Every variable of
 // CONTRACT.md section 2 is parsed here and nowhere else; a bad value throws a ConfigError whose
 // message is the one line the process prints before exiting.
+import { isIP } from 'node:net';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -238,14 +239,27 @@ export function databaseKindOf(url: string): DatabaseKind | undefined {
   return undefined;
 }
 
+/** An address, a CIDR, or one of proxy-addr's names for the private ranges. */
+function isProxyEntry(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
+
 function trustProxy(env: Env): Config['trustProxy'] {
   const raw = env.TRUST_PROXY?.trim();
   if (raw === undefined || raw === '' || raw === 'false') return false;
   if (raw === 'true') return true;
   if (/^\d+$/.test(raw)) return Number(raw);
   const entries = raw.split(',').map((entry) => entry.trim());
-  if (entries.some((entry) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry))) {
-    fail('TRUST_PROXY', 'expected true, false, a hop count, or comma-separated addresses/CIDRs', raw);
+  if (!entries.every(isProxyEntry)) {
+    fail(
+      'TRUST_PROXY',
+      'expected true, false, a hop count, or comma-separated addresses/CIDRs (or loopback, linklocal, uniquelocal)',
+      raw,
+    );
   }
   return entries;
 }

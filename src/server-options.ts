@@ -44,13 +44,23 @@ export function loggerOptions(config: Config): Exclude<FastifyServerOptions['log
   return { level: config.logLevel, formatters: { log: redact } };
 }
 
+/**
+ * TRUST_PROXY as Fastify takes it. A hop count becomes a function of the hop: Fastify 5 reads a
+ * bare number as "trust nobody" (it cannot check the immediate peer's address), where operators
+ * mean what Express means: the nearest N hops are proxies, the address before them is the client.
+ */
+export function trustProxyOption(setting: Config['trustProxy']): FastifyServerOptions['trustProxy'] {
+  if (typeof setting !== 'number') return setting;
+  if (setting <= 0) return false;
+  return (_address: string, hop: number) => hop < setting;
+}
+
 export function serverOptions(config: Config): FastifyServerOptions {
   return {
     logger: loggerOptions(config),
     logController: new OneLineRequestLog(),
     bodyLimit: BODY_LIMIT_BYTES,
-    // a hop count is valid (proxy-addr) though Fastify's types omit it
-    trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
+    trustProxy: trustProxyOption(config.trustProxy),
     // Validation must not turn 123 into "123" or "true" into true: ill-typed input is an error.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
