@@ -54,6 +54,8 @@ export interface Config {
   logPhoneNumbers: 'masked' | 'full';
   /** Fastify trustProxy: false, true, a hop count, or addresses/CIDRs */
   trustProxy: boolean | number | string[];
+  /** milliseconds a backend without a TIMEOUT option of its own may take to send one message */
+  sendTimeoutMs: number;
 }
 
 /**
@@ -97,6 +99,7 @@ export const ENV_VARIABLES = [
   'REDIS_KEY_PREFIX',
   'RATE_LIMIT_ON_REDIS_ERROR',
   'LOG_PHONE_NUMBERS',
+  'SEND_TIMEOUT',
 ] as const;
 
 /** Variable families with one variable per key or language: PHONE_VERIFICATION_OPTIONS_SID, …_MESSAGE_DE. */
@@ -184,6 +187,19 @@ function purgeInterval(env: Env): number {
   const ms = parseWindow(raw);
   if (ms === undefined) {
     fail('PURGE_INTERVAL', 'expected milliseconds, "N second(s)/minute(s)/hour(s)/day(s)" or off', raw);
+  }
+  return ms;
+}
+
+/** Longest SEND_TIMEOUT: as long as the built-in backends' TIMEOUT may be. */
+const MAX_SEND_TIMEOUT_MS = 120_000;
+
+/** SEND_TIMEOUT: a window like RATE_LIMIT_WINDOW, up to two minutes. */
+function sendTimeout(env: Env): number {
+  const raw = text(env, 'SEND_TIMEOUT', '10 seconds');
+  const ms = parseWindow(raw);
+  if (ms === undefined || ms > MAX_SEND_TIMEOUT_MS) {
+    fail('SEND_TIMEOUT', 'expected milliseconds or "N second(s)/minute(s)", at most 2 minutes', raw);
   }
   return ms;
 }
@@ -324,5 +340,6 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitOnRedisError: oneOf(env, 'RATE_LIMIT_ON_REDIS_ERROR', ['local', 'open', 'closed'], 'local'),
     logPhoneNumbers: oneOf(env, 'LOG_PHONE_NUMBERS', ['masked', 'full'], 'masked'),
     trustProxy: trustProxy(env),
+    sendTimeoutMs: sendTimeout(env),
   };
 }

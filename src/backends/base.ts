@@ -37,7 +37,10 @@ export interface BackendLogger {
 /** What the service gives a backend after constructing it (not part of the plugin contract). */
 export interface BackendRuntime {
   tokenLength: number;
+  /** `this.logger`: censors the codes and messages of the sends in flight */
   logger: BackendLogger;
+  /** the same log uncensored, for the console backend, whose purpose is to log the message */
+  messageLogger?: BackendLogger;
   /** the service's own check of a code against its stored session (the seed's base validation) */
   checkSecurityCode(
     securityCode: string,
@@ -155,6 +158,12 @@ export class BaseBackend {
 /** Gives a constructed backend what it needs from the service. */
 export function attachRuntime(backend: BaseBackend, runtime: BackendRuntime): void {
   Object.defineProperty(backend, RUNTIME, { value: runtime, enumerable: false, configurable: true });
+}
+
+/** The uncensored logger, for the console backend only (not part of the plugin contract). */
+export function messageLoggerOf(backend: BaseBackend): BackendLogger {
+  const runtime = backend[RUNTIME];
+  return runtime?.messageLogger ?? runtime?.logger ?? silentLogger;
 }
 
 /** True when the backend decides codes with the base (store-backed) validation. */

@@ -2,6 +2,7 @@
 // session (code, token, message, send, supersede), check a code (expiry, single use, attempt
 // lock), read a session. Outcomes other than success are thrown as the errors of errors.ts.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { censoringLogger, SecretsInFlight } from '../backends/backend-logger.js';
 import {
   attachRuntime,
   type BackendLogger,
@@ -9,6 +10,13 @@ import {
   type SecurityCodeStatus,
   usesBaseValidation,
 } from '../backends/base.js';
+import {
+  DEFAULT_SEND_TIMEOUT_MS,
+  type SendChannel,
+  type SendFailure,
+  sendChannel,
+  sendWithDeadline,
+} from '../backends/send.js';
 import {
   BackendError,
   InternalErrorFromBackend,
@@ -18,7 +26,7 @@ import {
   TooManyAttempts,
 } from '../errors.js';
 import { chooseTemplate, renderMessage, type Templates } from './message.js';
-import { maskPhoneNumber, normalizePhoneNumber } from './phone.js';
+import { normalizePhoneNumber } from './phone.js';
 import { hashCode, hashToken, newId } from './secrets.js';
 import { type PublicStatus, publicStatus, type VerificationRecord, type VerificationStore } from './store.js';
 
@@ -35,6 +43,8 @@ export interface VerificationSettings {
   serviceId?: string;
   /** the per-number limit on starts; none when absent */
   phoneQuota?: PhoneQuota;
+  /** SEND_TIMEOUT: the deadline of a send through a backend without a TIMEOUT of its own */
+  sendTimeoutMs?: number;
 }
 
 /**
@@ -101,21 +111,21 @@ const { SECURITY_CODE_VALID, SECURITY_CODE_INVALID, SECURITY_CODE_EXPIRED, SECUR
   BaseBackend;
 const { SECURITY_CODE_TOO_MANY_ATTEMPTS } = BaseBackend;
 
-/** Only these fields of a provider error reach the log: SDK errors can carry request headers. */
-function describeSendError(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { message: String(error).slice(0, 500) };
-  const { code, status, statusCode } = error as Error & {
-    code?: unknown;
-    status?: unknown;
-    statusCode?: unknown;
-  };
-  return { type: error.name, message: error.message.slice(0, 500), code, status: status ?? statusCode };
+/**
+ * A failure as the log line's `err`: without a prototype, so pino's error serializer keeps its
+ * `type` (it would name the plain object's constructor, "Object").
+ */
+function loggedFailure(failure: SendFailure): SendFailure {
+  return Object.assign(Object.create(null) as SendFailure, failure);
 }
 
 export class VerificationService {
   readonly #serviceId: string;
   // Carries the base check's decision out of a custom validateSecurityCode that called super.
   readonly #baseDecision = new AsyncLocalStorage<{ decision?: Decision }>();
+  readonly #channel: SendChannel;
+  // The codes and messages of the starts in flight, censored from every line the backend logs.
+  readonly #secrets = new SecretsInFlight();
 
   constructor(
     private readonly store: VerificationStore,
@@ -126,9 +136,15 @@ export class VerificationService {
     private readonly clock: () => Date = () => new Date(),
   ) {
     this.#serviceId = settings.serviceId ?? 'default';
+    this.#channel = sendChannel(
+      settings.backendName,
+      backend,
+      settings.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS,
+    );
     attachRuntime(backend, {
       tokenLength: settings.tokenLength,
-      logger,
+      logger: censoringLogger(logger, this.#secrets),
+      messageLogger: logger,
       checkSecurityCode: (code, phone, token) => this.#baseCheck(code, phone, token),
     });
   }
@@ -150,55 +166,67 @@ export class VerificationService {
     request: StartRequest,
     progress: { reachedBackend: boolean },
   ): Promise<StartedVerification> {
-    const { backend, settings } = this;
-    const securityCode = String(await backend.generateSecurityCode());
-    const sessionToken = String(await backend.generateSessionToken(phoneNumber));
-    const { template, locale } = chooseTemplate(settings.templates, request.locale, request.acceptLanguage);
-    const custom = await backend.generateMessage(securityCode, {
-      app: settings.appName,
-      phoneNumber,
-      locale,
-    });
-    const message = custom ?? renderMessage(template, { app: settings.appName, security_code: securityCode });
-
-    const now = this.clock();
-    const id = newId(now.getTime());
-    const expiresAt = new Date(now.getTime() + settings.codeExpirySeconds * 1000);
-    const { othersPending } = await this.store.insertPending({
-      id,
-      serviceId: this.#serviceId,
-      phoneNumber,
-      tokenHash: hashToken(sessionToken),
-      codeHash: hashCode(sessionToken, securityCode),
-      backend: settings.backendName,
-      locale: locale ?? null,
-      createdAt: now,
-      expiresAt,
-    });
-    this.observer.started?.(settings.backendName);
-
-    const sendStarted = process.hrtime.bigint();
-    progress.reachedBackend = true;
+    const held = this.#secrets.hold();
+    let timedOut = false;
     try {
-      await backend.sendSms(phoneNumber, message);
-    } catch (error) {
-      this.observer.sent?.(settings.backendName, Number(process.hrtime.bigint() - sendStarted) / 1e9, false);
-      this.logger.error(
-        {
-          verification_id: id,
-          backend: settings.backendName,
-          phone_number: maskPhoneNumber(phoneNumber),
-          err: describeSendError(error),
-        },
-        'SMS backend failed to send; verification marked failed',
-      );
-      await this.store.markFailed(id, this.clock());
-      throw new BackendError();
+      const { backend, settings } = this;
+      const securityCode = String(await backend.generateSecurityCode());
+      held.code(securityCode);
+      const sessionToken = String(await backend.generateSessionToken(phoneNumber));
+      const { template, locale } = chooseTemplate(settings.templates, request.locale, request.acceptLanguage);
+      const custom = await backend.generateMessage(securityCode, {
+        app: settings.appName,
+        phoneNumber,
+        locale,
+      });
+      const message =
+        custom ?? renderMessage(template, { app: settings.appName, security_code: securityCode });
+      held.message(String(message));
+
+      const now = this.clock();
+      const id = newId(now.getTime());
+      const expiresAt = new Date(now.getTime() + settings.codeExpirySeconds * 1000);
+      const { othersPending } = await this.store.insertPending({
+        id,
+        serviceId: this.#serviceId,
+        phoneNumber,
+        tokenHash: hashToken(sessionToken),
+        codeHash: hashCode(sessionToken, securityCode),
+        backend: settings.backendName,
+        locale: locale ?? null,
+        createdAt: now,
+        expiresAt,
+      });
+      this.observer.started?.(settings.backendName);
+
+      progress.reachedBackend = true;
+      const sent = await sendWithDeadline(this.#channel, {
+        number: phoneNumber,
+        message,
+        code: securityCode,
+      });
+      this.observer.sent?.(settings.backendName, sent.seconds, sent.ok);
+      if (!sent.ok) {
+        timedOut = sent.timedOut;
+        this.logger.error(
+          {
+            verification_id: id,
+            backend: sent.backend,
+            phone_number: phoneNumber,
+            err: loggedFailure(sent.failure),
+          },
+          'SMS backend failed to send; verification marked failed',
+        );
+        await this.store.markFailed(id, this.clock());
+        throw new BackendError();
+      }
+      // Only once the new code is out do the number's older pending codes stop working.
+      if (othersPending) await this.store.supersedeOthers(this.#serviceId, phoneNumber, id, now);
+      return { id, sessionToken, phoneNumber, status: 'pending', expiresAt };
+    } finally {
+      if (timedOut) held.releaseLater();
+      else held.release();
     }
-    this.observer.sent?.(settings.backendName, Number(process.hrtime.bigint() - sendStarted) / 1e9, true);
-    // Only once the new code is out do the number's older pending codes stop working.
-    if (othersPending) await this.store.supersedeOthers(this.#serviceId, phoneNumber, id, now);
-    return { id, sessionToken, phoneNumber, status: 'pending', expiresAt };
   }
 
   async verify(request: VerifyRequest): Promise<ApprovedVerification> {
