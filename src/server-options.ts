@@ -1,8 +1,10 @@
 // Fastify options shared by the server and the tests, so both validate and limit alike.
 import { randomUUID } from 'node:crypto';
-import type { FastifyServerOptions } from 'fastify';
+import type { Server } from 'node:http';
+import type { FastifyHttpOptions, FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
 import { createRedactor } from './log-redaction.js';
+import { clientErrorHandler, frameworkErrors } from './plugins/app/problems.js';
 import { OneLineRequestLog } from './request-log.js';
 import { maskPhoneNumber } from './verification/phone.js';
 
@@ -55,7 +57,20 @@ export function trustProxyOption(setting: Config['trustProxy']): FastifyServerOp
   return (_address: string, hop: number) => hop < setting;
 }
 
-export function serverOptions(config: Config): FastifyServerOptions {
+/** How long a client may take to send a request, and how often Node checks. */
+export interface RequestDeadlines {
+  /** headers and body, from the request's first byte (README: "a request gets 30 s") */
+  requestTimeoutMs: number;
+  /** how often Node looks for requests past their deadline: a request is cut within this much after it */
+  checkIntervalMs: number;
+}
+
+export const REQUEST_DEADLINES: RequestDeadlines = { requestTimeoutMs: 30_000, checkIntervalMs: 1_000 };
+
+export function serverOptions(
+  config: Config,
+  deadlines: RequestDeadlines = REQUEST_DEADLINES,
+): FastifyHttpOptions<Server> {
   return {
     logger: loggerOptions(config),
     logController: new OneLineRequestLog(),
@@ -63,9 +78,19 @@ export function serverOptions(config: Config): FastifyServerOptions {
     trustProxy: trustProxyOption(config.trustProxy),
     // Validation must not turn 123 into "123" or "true" into true: ill-typed input is an error.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-    return503OnClosing: true,
+    // The problems plugin answers requests that arrive while stopping, as problem+json.
+    return503OnClosing: false,
     pluginTimeout: 120_000,
-    requestTimeout: 30_000,
+    // Node's defaults cut headers at 60 s and check every 30 s: a slow client held a socket ~90 s.
+    requestTimeout: deadlines.requestTimeoutMs,
+    http: {
+      headersTimeout: deadlines.requestTimeoutMs,
+      connectionsCheckingInterval: deadlines.checkIntervalMs,
+      // Checked by the problems plugin instead, so the 400 is problem+json too.
+      requireHostHeader: false,
+    },
+    frameworkErrors,
+    clientErrorHandler,
     genReqId: () => randomUUID(),
   };
 }

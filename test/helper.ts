@@ -12,7 +12,7 @@ import pg from 'pg';
 import type { Test } from 'tap';
 import app from '../src/app.js';
 import { type Config, loadConfig } from '../src/config.js';
-import { loggerOptions, serverOptions } from '../src/server-options.js';
+import { loggerOptions, type RequestDeadlines, serverOptions } from '../src/server-options.js';
 import { migrate } from '../src/storage/migrate.js';
 import { maskPhoneNumber } from '../src/verification/phone.js';
 
@@ -125,6 +125,8 @@ export async function postgresUrl(t: Test): Promise<string> {
 export interface BuildOptions {
   /** environment variables, as the service would read them (DATABASE_URL defaults to a new SQLite file) */
   env?: Record<string, string>;
+  /** shorter request deadlines than the service's 30 s, for slow-client tests */
+  deadlines?: RequestDeadlines;
 }
 
 export interface TestApp {
@@ -149,7 +151,10 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<TestAp
   env.DATABASE_URL ??= await sqliteUrl(t);
   const config = loadConfig(env);
   const logs = new LogCapture();
-  const fastify = Fastify({ ...serverOptions(config), logger: { ...loggerOptions(config), stream: logs } });
+  const fastify = Fastify({
+    ...serverOptions(config, options.deadlines),
+    logger: { ...loggerOptions(config), stream: logs },
+  });
   await fastify.register(app, { config });
   await fastify.ready();
   t.teardown(() => fastify.close());
