@@ -121,7 +121,9 @@ function loggedFailure(failure: SendFailure): SendFailure {
 
 export class VerificationService {
   readonly #serviceId: string;
-  // Carries the base check's decision out of a custom validateSecurityCode that called super.
+  // The base check's verdict, carried out of an override of validateSecurityCode that called super
+  // (see #customDecision). Concurrent verifies of one session pass the very same arguments, so
+  // only the async context tells which verify a base call belongs to.
   readonly #baseDecision = new AsyncLocalStorage<{ decision?: Decision }>();
   readonly #channel: SendChannel;
   // The codes and messages of the starts in flight, censored from every line the backend logs.
@@ -307,7 +309,15 @@ export class VerificationService {
     }
   }
 
-  /** A backend with its own validateSecurityCode decides; the service keeps the books. */
+  /**
+   * A backend with its own validateSecurityCode decides; the service keeps the books for the status
+   * it returns (approve for VALID, count a wrong code for INVALID). An override may also call the
+   * base, which books its own verdict atomically (that is what keeps exactly one approval of a
+   * single-use code under concurrency); when the override returns that very verdict it is not
+   * booked twice. The one-way alternative, a base that only reads and a service that books
+   * afterwards, cannot tell an override echoing the base from one answering VALID on its own: one
+   * of them would lose either single use under concurrency or "VALID approves, whatever".
+   */
   async #customDecision(securityCode: string, phoneNumber: string, sessionToken: string): Promise<Decision> {
     const session = await this.store.findByToken(hashToken(sessionToken), phoneNumber);
     if (!session || session.status === 'canceled' || session.status === 'failed') {
