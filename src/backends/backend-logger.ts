@@ -12,37 +12,39 @@ const MAX_DEPTH = 8;
 const KEPT_AFTER_TIMEOUT_MS = 60_000;
 
 /** The secrets of one send, held while it runs. */
-export interface HeldSecrets {
-  /** the security code (censored once it is 3 characters or more) */
-  code(value: string): void;
-  /** the message text that carries it */
-  message(value: string): void;
-  release(): void;
-  /** release later: the send timed out and may still be running */
-  releaseLater(): void;
-}
+export class HeldSecrets {
+  code: string | undefined;
+  message: string | undefined;
 
-interface Entry {
-  code?: string;
-  message?: string;
+  constructor(private readonly entries: Set<HeldSecrets>) {
+    entries.add(this);
+  }
+
+  /** the security code (censored once it is 3 characters or more) */
+  holdCode(value: string): void {
+    if (value.length >= 3) this.code = value;
+  }
+
+  /** the message text that carries it */
+  holdMessage(value: string): void {
+    if (value.length > 0) this.message = value;
+  }
+
+  release(): void {
+    this.entries.delete(this);
+  }
+
+  /** release later: the send timed out and may still be running */
+  releaseLater(): void {
+    setTimeout(() => this.release(), KEPT_AFTER_TIMEOUT_MS).unref();
+  }
 }
 
 export class SecretsInFlight {
-  readonly #entries = new Set<Entry>();
+  readonly #entries = new Set<HeldSecrets>();
 
   hold(): HeldSecrets {
-    const entry: Entry = {};
-    this.#entries.add(entry);
-    return {
-      code: (value) => {
-        if (value.length >= 3) entry.code = value;
-      },
-      message: (value) => {
-        if (value.length > 0) entry.message = value;
-      },
-      release: () => this.#entries.delete(entry),
-      releaseLater: () => setTimeout(() => this.#entries.delete(entry), KEPT_AFTER_TIMEOUT_MS).unref(),
-    };
+    return new HeldSecrets(this.#entries);
   }
 
   /** How many sends hold secrets now. */

@@ -53,45 +53,46 @@ export function sendChannel(name: string, backend: BaseBackend, defaultMs: numbe
   return { name, backend, deadlineMs, credentials };
 }
 
+const elapsedSeconds = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
+
+function failed(
+  channel: SendChannel,
+  sms: Sms,
+  started: bigint,
+  error: unknown,
+  timedOut: boolean,
+): SendOutcome {
+  const failure = timedOut
+    ? timeoutFailure(channel)
+    : describeFailure(error, { ...sms, credentials: channel.credentials });
+  return { ok: false, backend: channel.name, seconds: elapsedSeconds(started), timedOut, failure };
+}
+
 /** Sends through the channel; resolves (never rejects) once the backend answered or the deadline passed. */
 export function sendWithDeadline(channel: SendChannel, sms: Sms): Promise<SendOutcome> {
   const started = process.hrtime.bigint();
-  const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-  const secrets: SendSecrets = { ...sms, credentials: channel.credentials };
-  const failed = (error: unknown, timedOut: boolean): SendOutcome => ({
-    ok: false,
-    backend: channel.name,
-    seconds: seconds(),
-    timedOut,
-    failure: timedOut ? timeoutFailure(channel) : describeFailure(error, secrets),
-  });
-
   let sending: Promise<unknown>;
   try {
     // Promise.resolve also turns a thenable whose `then` throws into a rejection.
     sending = Promise.resolve(channel.backend.sendSms(sms.number, sms.message));
   } catch (error) {
-    return Promise.resolve(failed(error, false));
+    return Promise.resolve(failed(channel, sms, started, error, false));
   }
   return new Promise<SendOutcome>((resolve) => {
-    let settled = false;
-    const timer = setTimeout(() => {
-      settled = true;
-      resolve(failed(undefined, true));
-    }, channel.deadlineMs);
-    // A late answer or rejection after the deadline is dropped here, never left unhandled.
+    // Whichever comes first settles the outcome; the later one's resolve() does nothing. A late
+    // rejection is handled here too, never left unhandled.
+    const timer = setTimeout(
+      () => resolve(failed(channel, sms, started, undefined, true)),
+      channel.deadlineMs,
+    );
     sending.then(
       (result) => {
-        if (settled) return;
-        settled = true;
         clearTimeout(timer);
-        resolve({ ok: true, backend: channel.name, seconds: seconds(), result });
+        resolve({ ok: true, backend: channel.name, seconds: elapsedSeconds(started), result });
       },
       (error: unknown) => {
-        if (settled) return;
-        settled = true;
         clearTimeout(timer);
-        resolve(failed(error, false));
+        resolve(failed(channel, sms, started, error, false));
       },
     );
   });

@@ -173,7 +173,7 @@ export class VerificationService {
     try {
       const { backend, settings } = this;
       const securityCode = String(await backend.generateSecurityCode());
-      held.code(securityCode);
+      held.holdCode(securityCode);
       const sessionToken = String(await backend.generateSessionToken(phoneNumber));
       const { template, locale } = chooseTemplate(settings.templates, request.locale, request.acceptLanguage);
       const custom = await backend.generateMessage(securityCode, {
@@ -183,7 +183,7 @@ export class VerificationService {
       });
       const message =
         custom ?? renderMessage(template, { app: settings.appName, security_code: securityCode });
-      held.message(String(message));
+      held.holdMessage(String(message));
 
       const now = this.clock();
       const id = newId(now.getTime());

@@ -73,10 +73,10 @@ t.test('SecretsInFlight: held while the send runs, gone once released', async (t
   };
   const logger = censoringLogger({ info: write, warn: write, error: write, debug: write }, secrets);
   const first = secrets.hold();
-  first.code('123456');
-  first.message('Your code is 123456');
+  first.holdCode('123456');
+  first.holdMessage('Your code is 123456');
   const second = secrets.hold();
-  second.code('999000');
+  second.holdCode('999000');
   logger.info({ a: 'Your code is 123456', b: ['999000'] }, 'x 123456');
   t.same(lines.pop(), [{ a: '[message]', b: ['[redacted]'] }, 'x [redacted]']);
   first.release();
@@ -86,7 +86,7 @@ t.test('SecretsInFlight: held while the send runs, gone once released', async (t
   logger.info(object);
   t.equal(lines.pop()?.[0], object, 'with nothing in flight the line passes unchanged');
   const short = secrets.hold();
-  short.code('12');
+  short.holdCode('12');
   logger.info({ status: 'HTTP 412' });
   t.same(lines.pop()?.[0], { status: 'HTTP 412' }, 'a code under 3 characters would censor ordinary text');
   short.release();
