@@ -15,6 +15,7 @@ const KEPT_AFTER_TIMEOUT_MS = 60_000;
 export class HeldSecrets {
   code: string | undefined;
   message: string | undefined;
+  #keepAfterRelease = false;
 
   constructor(private readonly entries: Set<HeldSecrets>) {
     entries.add(this);
@@ -30,13 +31,14 @@ export class HeldSecrets {
     if (value.length > 0) this.message = value;
   }
 
-  release(): void {
-    this.entries.delete(this);
+  /** the send timed out and may still be running: release() lets go a while later */
+  keepAfterRelease(): void {
+    this.#keepAfterRelease = true;
   }
 
-  /** release later: the send timed out and may still be running */
-  releaseLater(): void {
-    setTimeout(() => this.release(), KEPT_AFTER_TIMEOUT_MS).unref();
+  release(): void {
+    if (this.#keepAfterRelease) setTimeout(() => this.entries.delete(this), KEPT_AFTER_TIMEOUT_MS).unref();
+    else this.entries.delete(this);
   }
 }
 

@@ -2,7 +2,7 @@
 // session (code, token, message, send, supersede), check a code (expiry, single use, attempt
 // lock), read a session. Outcomes other than success are thrown as the errors of errors.ts.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { censoringLogger, SecretsInFlight } from '../backends/backend-logger.js';
+import { censoringLogger, type HeldSecrets, SecretsInFlight } from '../backends/backend-logger.js';
 import {
   attachRuntime,
   type BackendLogger,
@@ -168,67 +168,71 @@ export class VerificationService {
     request: StartRequest,
     progress: { reachedBackend: boolean },
   ): Promise<StartedVerification> {
+    // This start's code and message are censored from the backend's log lines while it runs.
     const held = this.#secrets.hold();
-    let timedOut = false;
     try {
-      const { backend, settings } = this;
-      const securityCode = String(await backend.generateSecurityCode());
-      held.holdCode(securityCode);
-      const sessionToken = String(await backend.generateSessionToken(phoneNumber));
-      const { template, locale } = chooseTemplate(settings.templates, request.locale, request.acceptLanguage);
-      const custom = await backend.generateMessage(securityCode, {
-        app: settings.appName,
-        phoneNumber,
-        locale,
-      });
-      const message =
-        custom ?? renderMessage(template, { app: settings.appName, security_code: securityCode });
-      held.holdMessage(String(message));
-
-      const now = this.clock();
-      const id = newId(now.getTime());
-      const expiresAt = new Date(now.getTime() + settings.codeExpirySeconds * 1000);
-      const { othersPending } = await this.store.insertPending({
-        id,
-        serviceId: this.#serviceId,
-        phoneNumber,
-        tokenHash: hashToken(sessionToken),
-        codeHash: hashCode(sessionToken, securityCode),
-        backend: settings.backendName,
-        locale: locale ?? null,
-        createdAt: now,
-        expiresAt,
-      });
-      this.observer.started?.(settings.backendName);
-
-      progress.reachedBackend = true;
-      const sent = await sendWithDeadline(this.#channel, {
-        number: phoneNumber,
-        message,
-        code: securityCode,
-      });
-      this.observer.sent?.(settings.backendName, sent.seconds, sent.ok);
-      if (!sent.ok) {
-        timedOut = sent.timedOut;
-        this.logger.error(
-          {
-            verification_id: id,
-            backend: sent.backend,
-            phone_number: phoneNumber,
-            err: loggedFailure(sent.failure),
-          },
-          'SMS backend failed to send; verification marked failed',
-        );
-        await this.store.markFailed(id, this.clock());
-        throw new BackendError();
-      }
-      // Only once the new code is out do the number's older pending codes stop working.
-      if (othersPending) await this.store.supersedeOthers(this.#serviceId, phoneNumber, id, now);
-      return { id, sessionToken, phoneNumber, status: 'pending', expiresAt };
+      return await this.#startHolding(phoneNumber, request, progress, held);
     } finally {
-      if (timedOut) held.releaseLater();
-      else held.release();
+      held.release();
     }
+  }
+
+  async #startHolding(
+    phoneNumber: string,
+    request: StartRequest,
+    progress: { reachedBackend: boolean },
+    held: HeldSecrets,
+  ): Promise<StartedVerification> {
+    const { backend, settings } = this;
+    const securityCode = String(await backend.generateSecurityCode());
+    held.holdCode(securityCode);
+    const sessionToken = String(await backend.generateSessionToken(phoneNumber));
+    const { template, locale } = chooseTemplate(settings.templates, request.locale, request.acceptLanguage);
+    const custom = await backend.generateMessage(securityCode, {
+      app: settings.appName,
+      phoneNumber,
+      locale,
+    });
+    const message = custom ?? renderMessage(template, { app: settings.appName, security_code: securityCode });
+    held.holdMessage(String(message));
+
+    const now = this.clock();
+    const id = newId(now.getTime());
+    const expiresAt = new Date(now.getTime() + settings.codeExpirySeconds * 1000);
+    const { othersPending } = await this.store.insertPending({
+      id,
+      serviceId: this.#serviceId,
+      phoneNumber,
+      tokenHash: hashToken(sessionToken),
+      codeHash: hashCode(sessionToken, securityCode),
+      backend: settings.backendName,
+      locale: locale ?? null,
+      createdAt: now,
+      expiresAt,
+    });
+    this.observer.started?.(settings.backendName);
+
+    progress.reachedBackend = true;
+    const sent = await sendWithDeadline(this.#channel, { number: phoneNumber, message, code: securityCode });
+    this.observer.sent?.(settings.backendName, sent.seconds, sent.ok);
+    if (!sent.ok) {
+      // A backend cut at its deadline may still be running, and log what it was sending.
+      if (sent.timedOut) held.keepAfterRelease();
+      this.logger.error(
+        {
+          verification_id: id,
+          backend: sent.backend,
+          phone_number: phoneNumber,
+          err: loggedFailure(sent.failure),
+        },
+        'SMS backend failed to send; verification marked failed',
+      );
+      await this.store.markFailed(id, this.clock());
+      throw new BackendError();
+    }
+    // Only once the new code is out do the number's older pending codes stop working.
+    if (othersPending) await this.store.supersedeOthers(this.#serviceId, phoneNumber, id, now);
+    return { id, sessionToken, phoneNumber, status: 'pending', expiresAt };
   }
 
   async verify(request: VerifyRequest): Promise<ApprovedVerification> {

@@ -90,4 +90,10 @@ t.test('SecretsInFlight: held while the send runs, gone once released', async (t
   logger.info({ status: 'HTTP 412' });
   t.same(lines.pop()?.[0], { status: 'HTTP 412' }, 'a code under 3 characters would censor ordinary text');
   short.release();
+  const late = secrets.hold();
+  late.holdCode('424242');
+  late.keepAfterRelease();
+  late.release();
+  logger.info({ late: '424242' });
+  t.same(lines.pop()?.[0], { late: '[redacted]' }, 'a timed-out send is censored a while after it ended');
 });
