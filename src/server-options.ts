@@ -81,7 +81,7 @@ export function serverOptions(
     // The problems plugin answers requests that arrive while stopping, as problem+json.
     return503OnClosing: false,
     pluginTimeout: 120_000,
-    // Node's defaults cut headers at 60 s and check every 30 s: a slow client held a socket ~90 s.
+    // Node's defaults would allow headers 60 s, checked only every 30 s.
     requestTimeout: deadlines.requestTimeoutMs,
     http: {
       headersTimeout: deadlines.requestTimeoutMs,

@@ -46,7 +46,7 @@ const AUTH_SCHEME = /\b(Basic|Bearer)(?:\s+|%20|\+)[A-Za-z0-9+/=._~%-]{8,}/gi;
  * destination number ("The 'To' number … is not valid"), some quote the body or its code, and some
  * the request's Authorization header (base64 of user:secret).
  */
-export function redact(text: string, secrets: SendSecrets, maxLength = MAX_MESSAGE_LENGTH): string {
+export function redact(text: string, secrets: SendSecrets): string {
   let result = text;
   const replace = (needle: string, by: string) => {
     if (needle.length > 0) result = result.split(needle).join(by);
@@ -63,7 +63,7 @@ export function redact(text: string, secrets: SendSecrets, maxLength = MAX_MESSA
   if (secrets.code && secrets.code.length >= 3) replace(secrets.code, '[redacted]');
   replace(secrets.number, maskPhoneNumber(secrets.number));
   replace(secrets.number.replace(/^\+/, ''), maskPhoneNumber(secrets.number).replace(/^\+/, ''));
-  return result.length > maxLength ? `${result.slice(0, maxLength)}…` : result;
+  return result.length > MAX_MESSAGE_LENGTH ? `${result.slice(0, MAX_MESSAGE_LENGTH)}…` : result;
 }
 
 // Node and fetch/axios codes for "no answer in time" and "no connection".
