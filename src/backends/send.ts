@@ -64,7 +64,10 @@ function failed(
 ): SendOutcome {
   const failure = timedOut
     ? timeoutFailure(channel)
-    : describeFailure(error, { ...sms, credentials: channel.credentials });
+    : (safely(() => describeFailure(error, { ...sms, credentials: channel.credentials })) ?? {
+        type: 'Unknown',
+        message: 'a failure that could not be described',
+      });
   return { ok: false, backend: channel.name, seconds: elapsedSeconds(started), timedOut, failure };
 }
 
@@ -147,6 +150,7 @@ export function describeFailure(error: unknown, secrets: SendSecrets): SendFailu
     return { type: name, message, code, status };
   }
   const clean = (text: string) => redact(text, secrets);
+  if (typeof error === 'function') return { type: 'function', message: 'a function was thrown' };
   if (typeof error !== 'object' || error === null) {
     if (typeof error === 'string') return { type: 'string', message: clean(error) };
     const text = typeof error === 'symbol' ? safely(() => error.toString()) : safely(() => String(error));
@@ -157,7 +161,10 @@ export function describeFailure(error: unknown, secrets: SendSecrets): SendFailu
   const constructorName = safely(() =>
     scalar((error as { constructor?: { name?: unknown } }).constructor?.name),
   );
-  const type = (name && name !== 'Error' ? name : constructorName || name) || (isError ? 'Error' : 'Object');
+  // The name is the backend's text too: redacted, and kept short.
+  const type = clean(
+    (name && name !== 'Error' ? name : constructorName || name) || (isError ? 'Error' : 'Object'),
+  ).slice(0, 100);
   const field = (key: string) => safely(() => (error as Record<string, unknown>)[key]);
   const statusValue = field('status') ?? field('statusCode');
   const status = typeof statusValue === 'number' ? statusValue : undefined;

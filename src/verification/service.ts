@@ -193,8 +193,10 @@ export class VerificationService {
       phoneNumber,
       locale,
     });
-    const message = custom ?? renderMessage(template, { app: settings.appName, security_code: securityCode });
-    held.holdMessage(String(message));
+    const message = String(
+      custom ?? renderMessage(template, { app: settings.appName, security_code: securityCode }),
+    );
+    held.holdMessage(message);
 
     const now = this.clock();
     const id = newId(now.getTime());
