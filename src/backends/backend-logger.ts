@@ -85,7 +85,7 @@ function censorValue(
     const censored = censor(text);
     return censored === text ? value : censored;
   }
-  if (typeof value !== 'object' || value === null) return value;
+  if (typeof value !== 'object' || value === null || value instanceof Date) return value;
   if (seen.has(value)) return seen.get(value);
   if (depth >= MAX_DEPTH) return '[too deep]';
   if (Array.isArray(value)) {
@@ -133,24 +133,33 @@ export function censoringLogger(target: LoggerTarget, secrets: SecretsInFlight):
   const write =
     (method: Method) =>
     (first: unknown, ...rest: unknown[]) => {
-      const censor = secrets.censor();
       let object: object = {};
       let text: string | undefined;
-      if (typeof first === 'object' && first !== null) {
-        object = first;
-        if (rest.length > 0) text = format(...rest);
-      } else {
-        text = format(first, ...rest);
-      }
-      if (censor) {
-        object = censorValue(object, censor, 0, new Map()) as object;
-        if (text !== undefined) text = censor(text);
+      try {
+        const censor = secrets.censor();
+        if (typeof first === 'object' && first !== null) {
+          object = first;
+          if (rest.length > 0) text = format(...rest);
+        } else {
+          text = format(first, ...rest);
+        }
+        if (censor) {
+          object = censorValue(object, censor, 0, new Map()) as object;
+          if (text !== undefined) text = censor(text);
+        }
+      } catch {
+        // A value that fights being read (a throwing getter, a Proxy): its line says only that.
+        object = {};
+        text = 'a backend log line that could not be read';
       }
       method.call(target, object, text);
     };
   const logger: Record<string, unknown> = {};
   for (const level of LEVELS) logger[level] = write(target[level] ?? target.info);
-  logger.child = (bindings: Record<string, unknown>) =>
-    censoringLogger(target.child ? target.child(bindings) : target, secrets);
+  logger.child = (bindings: Record<string, unknown>) => {
+    const censor = secrets.censor();
+    const safe = censor ? (censorValue(bindings, censor, 0, new Map()) as Record<string, unknown>) : bindings;
+    return censoringLogger(target.child ? target.child(safe) : target, secrets);
+  };
   return logger as unknown as BackendLogger;
 }

@@ -79,6 +79,19 @@ t.test('SecretsInFlight: held while the send runs, gone once released', async (t
   second.holdCode('999000');
   logger.info({ a: 'Your code is 123456', b: ['999000'] }, 'x 123456');
   t.same(lines.pop(), [{ a: '[message]', b: ['[redacted]'] }, 'x [redacted]']);
+  const at = new Date();
+  logger.info({ at });
+  t.equal((lines.pop()![0] as { at: Date }).at, at, 'a date is kept as it is');
+  const hostile = new Proxy(
+    {},
+    {
+      ownKeys: () => {
+        throw new Error('trap');
+      },
+    },
+  );
+  logger.info({ hostile }, 'x');
+  t.same(lines.pop(), [{}, 'a backend log line that could not be read'], 'a value that cannot be read');
   first.release();
   second.release();
   t.equal(secrets.size, 0, 'nothing held afterwards');
