@@ -2,6 +2,7 @@
 // CONTRACT.md section 2 is parsed here and nowhere else; a bad value throws a ConfigError whose
 // message is the one line the process prints before exiting. An empty variable means its default.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 
@@ -60,6 +61,8 @@ export interface Config {
   logPhoneNumbers: 'masked' | 'full';
   /** Fastify trustProxy: false, true, a hop count, or addresses/CIDRs */
   trustProxy: boolean | number | string[];
+  /** milliseconds a backend without a TIMEOUT option of its own may take to send one message */
+  sendTimeoutMs: number;
 }
 
 /**
@@ -107,6 +110,7 @@ export const ENV_VARIABLES = [
   'RATE_LIMIT_ON_REDIS_ERROR',
   'LOG_PHONE_NUMBERS',
   'LOG_FORMAT',
+  'SEND_TIMEOUT',
 ] as const;
 
 /** Variable families with one variable per key or language: PHONE_VERIFICATION_OPTIONS_SID, …_MESSAGE_DE. */
@@ -215,6 +219,19 @@ function databaseTimeout(env: Env): number {
   return ms;
 }
 
+/** Longest SEND_TIMEOUT: as long as the built-in backends' TIMEOUT may be. */
+const MAX_SEND_TIMEOUT_MS = 120_000;
+
+/** SEND_TIMEOUT: a window like RATE_LIMIT_WINDOW, up to two minutes. */
+function sendTimeout(env: Env): number {
+  const raw = text(env, 'SEND_TIMEOUT', '10 seconds');
+  const ms = parseWindow(raw);
+  if (ms === undefined || ms > MAX_SEND_TIMEOUT_MS) {
+    fail('SEND_TIMEOUT', 'expected milliseconds or "N second(s)/minute(s)", at most 2 minutes', raw);
+  }
+  return ms;
+}
+
 function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '') return fallback;
@@ -267,14 +284,27 @@ export function databaseKindOf(url: string): DatabaseKind | undefined {
   return undefined;
 }
 
+/** An address, a CIDR, or one of proxy-addr's names for the private ranges. */
+function isProxyEntry(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
+
 function trustProxy(env: Env): Config['trustProxy'] {
   const raw = env.TRUST_PROXY?.trim();
   if (raw === undefined || raw === '' || raw === 'false') return false;
   if (raw === 'true') return true;
   if (/^\d+$/.test(raw)) return Number(raw);
   const entries = raw.split(',').map((entry) => entry.trim());
-  if (entries.some((entry) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry))) {
-    fail('TRUST_PROXY', 'expected true, false, a hop count, or comma-separated addresses/CIDRs', raw);
+  if (!entries.every(isProxyEntry)) {
+    fail(
+      'TRUST_PROXY',
+      'expected true, false, a hop count, or comma-separated addresses/CIDRs (or loopback, linklocal, uniquelocal)',
+      raw,
+    );
   }
   return entries;
 }
@@ -341,6 +371,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitOnRedisError: oneOf(env, 'RATE_LIMIT_ON_REDIS_ERROR', ['local', 'open', 'closed'], 'local'),
     logPhoneNumbers: oneOf(env, 'LOG_PHONE_NUMBERS', ['masked', 'full'], 'masked'),
     trustProxy: trustProxy(env),
+    sendTimeoutMs: sendTimeout(env),
   };
 }
 

@@ -1,9 +1,11 @@
 // Fastify options shared by the server and the tests, so both validate and limit alike.
 import { randomUUID } from 'node:crypto';
-import type { FastifyServerOptions } from 'fastify';
+import type { Server } from 'node:http';
+import type { FastifyHttpOptions, FastifyServerOptions } from 'fastify';
 import pino from 'pino';
 import type { Config } from './config.js';
 import { createRedactor } from './log-redaction.js';
+import { clientErrorHandler, frameworkErrors } from './plugins/app/problems.js';
 import { OneLineRequestLog } from './request-log.js';
 import { maskPhoneNumber } from './verification/phone.js';
 
@@ -46,18 +48,51 @@ export function loggerOptions(config: Config): Exclude<FastifyServerOptions['log
   return { level: config.logLevel, formatters: { log: redact }, timestamp: pino.stdTimeFunctions.isoTime };
 }
 
-export function serverOptions(config: Config): FastifyServerOptions {
+/**
+ * TRUST_PROXY as Fastify takes it. A hop count becomes a function of the hop: Fastify 5 reads a
+ * bare number as "trust nobody" (it cannot check the immediate peer's address), where operators
+ * mean what Express means: the nearest N hops are proxies, the address before them is the client.
+ */
+export function trustProxyOption(setting: Config['trustProxy']): FastifyServerOptions['trustProxy'] {
+  if (typeof setting !== 'number') return setting;
+  if (setting <= 0) return false;
+  return (_address: string, hop: number) => hop < setting;
+}
+
+/** How long a client may take to send a request, and how often Node checks. */
+export interface RequestDeadlines {
+  /** headers and body, from the request's first byte (README: "a request gets 30 s") */
+  requestTimeoutMs: number;
+  /** how often Node looks for requests past their deadline: a request is cut within this much after it */
+  checkIntervalMs: number;
+}
+
+export const REQUEST_DEADLINES: RequestDeadlines = { requestTimeoutMs: 30_000, checkIntervalMs: 1_000 };
+
+export function serverOptions(
+  config: Config,
+  deadlines: RequestDeadlines = REQUEST_DEADLINES,
+): FastifyHttpOptions<Server> {
   return {
     logger: loggerOptions(config),
     logController: new OneLineRequestLog(),
     bodyLimit: BODY_LIMIT_BYTES,
-    // a hop count is valid (proxy-addr) though Fastify's types omit it
-    trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
+    trustProxy: trustProxyOption(config.trustProxy),
     // Validation must not turn 123 into "123" or "true" into true: ill-typed input is an error.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-    return503OnClosing: true,
+    // The problems plugin answers requests that arrive while stopping, as problem+json.
+    return503OnClosing: false,
     pluginTimeout: 120_000,
-    requestTimeout: 30_000,
+    // Node's defaults would allow headers 60 s, checked only every 30 s.
+    requestTimeout: deadlines.requestTimeoutMs,
+    http: {
+      headersTimeout: deadlines.requestTimeoutMs,
+      connectionsCheckingInterval: deadlines.checkIntervalMs,
+      // Checked by the problems plugin instead, so the 400 is problem+json too.
+      requireHostHeader: false,
+    },
+    frameworkErrors,
+    clientErrorHandler,
     genReqId: () => randomUUID(),
   };
 }

@@ -1,6 +1,7 @@
 // Test harness: builds the real app on a real database, captures its log lines, and reads the
-// codes the console backend "sent" from them. SQLite: a base file is migrated once per test file
-// and copied for each app (copying beats re-migrating). PostgreSQL: a fresh database per call.
+// codes sent from a recorder backend (or, where a test chose it, from the console backend's lines).
+// SQLite: a base file is migrated once per test file and copied for each app (copying beats
+// re-migrating). PostgreSQL: a fresh database per call.
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,10 +12,45 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Test } from 'tap';
 import app from '../src/app.js';
+import { BaseBackend } from '../src/backends/base.js';
+import { builtInBackends } from '../src/backends/registry.js';
 import { type Config, loadConfig } from '../src/config.js';
-import { loggerOptions, serverOptions } from '../src/server-options.js';
+import { loggerOptions, type RequestDeadlines, serverOptions } from '../src/server-options.js';
 import { migrate } from '../src/storage/migrate.js';
 import { maskPhoneNumber } from '../src/verification/phone.js';
+
+/** A message the recorder backend was given, with the code it carried. */
+export interface RecordedSms {
+  number: string;
+  message: string;
+  code: string | undefined;
+}
+
+/**
+ * The backend build() gives the service unless a test names one: it sends nothing and keeps each
+ * message, with the code the service had it generate, so tests read codes from what was "sent".
+ */
+export class RecorderBackend extends BaseBackend {
+  readonly sent: RecordedSms[] = [];
+  readonly #codes: string[] = [];
+
+  override generateSecurityCode(): string {
+    const code = super.generateSecurityCode();
+    this.#codes.push(code);
+    return code;
+  }
+
+  override sendSms(number: string, message: string): void {
+    // Starts run concurrently: the code is the latest generated one this message carries.
+    const index = this.#codes.findLastIndex((code) => message.includes(code));
+    const code = index >= 0 ? this.#codes.splice(index, 1)[0] : undefined;
+    this.sent.push({ number, message, code });
+  }
+}
+
+/** The name build() registers the recorder under. */
+export const RECORDER_BACKEND = 'test-recorder';
+builtInBackends[RECORDER_BACKEND] ??= (options) => new RecorderBackend(options);
 
 export const POSTGRES_ADMIN_URL =
   process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -59,8 +95,18 @@ export async function sqliteUrl(t: Test): Promise<string> {
 }
 
 /**
- * Whether PostgreSQL answers. In CI a missing server fails the run; elsewhere the PostgreSQL tests
- * are skipped with a visible message.
+ * A required server that is not there: a failure in CI, elsewhere a skip that tap counts and
+ * reports ("# SKIP PostgreSQL not reachable …"), so a run without it never passes silently.
+ */
+function unavailable(t: Test, message: string): false {
+  if (process.env.CI) t.fail(`${message} (required in CI)`);
+  else t.pass(message, { skip: message });
+  return false;
+}
+
+/**
+ * Whether PostgreSQL answers. In CI a missing server fails the run; elsewhere the test's PostgreSQL
+ * part is reported as skipped.
  */
 export async function postgresAvailable(t: Test): Promise<boolean> {
   const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 3_000 });
@@ -69,10 +115,7 @@ export async function postgresAvailable(t: Test): Promise<boolean> {
     await client.connect();
     return true;
   } catch (error) {
-    const message = `PostgreSQL not reachable at ${POSTGRES_ADMIN_URL}: ${(error as Error).message}`;
-    if (process.env.CI) t.fail(`${message} (required in CI)`);
-    else t.comment(`SKIP: ${message}; skipping PostgreSQL tests`);
-    return false;
+    return unavailable(t, `PostgreSQL not reachable at ${POSTGRES_ADMIN_URL}: ${(error as Error).message}`);
   } finally {
     await client.end().catch(() => {});
   }
@@ -80,7 +123,7 @@ export async function postgresAvailable(t: Test): Promise<boolean> {
 
 /**
  * Whether Redis answers at REDIS_TEST_URL. In CI a missing server fails the run; elsewhere the
- * Redis tests are skipped with a visible message.
+ * test's Redis part is reported as skipped.
  */
 export async function redisAvailable(t: Test): Promise<boolean> {
   const client = new Redis(REDIS_TEST_URL, {
@@ -95,10 +138,7 @@ export async function redisAvailable(t: Test): Promise<boolean> {
     await client.ping();
     return true;
   } catch (error) {
-    const message = `Redis not reachable at ${REDIS_TEST_URL}: ${(error as Error).message}`;
-    if (process.env.CI) t.fail(`${message} (required in CI)`);
-    else t.comment(`SKIP: ${message}; skipping Redis tests`);
-    return false;
+    return unavailable(t, `Redis not reachable at ${REDIS_TEST_URL}: ${(error as Error).message}`);
   } finally {
     client.disconnect();
   }
@@ -125,21 +165,40 @@ export async function postgresUrl(t: Test): Promise<string> {
 export interface BuildOptions {
   /** environment variables, as the service would read them (DATABASE_URL defaults to a new SQLite file) */
   env?: Record<string, string>;
+  /** shorter request deadlines than the service's 30 s, for slow-client tests */
+  deadlines?: RequestDeadlines;
 }
 
 export interface TestApp {
   app: FastifyInstance;
   config: Config;
   logs: LogCapture;
-  /** the code of the last message the console backend logged (for a number, if given) */
+  /**
+   * The code of the last message sent (to a number, if given): from the recorder backend, or for a
+   * test that chose the console backend, from its log lines.
+   */
   lastCode(phoneNumber?: string): string;
+}
+
+/** The code of the last message the console backend logged (to a number, if given). */
+function lastConsoleCode(logs: LogCapture, phoneNumber?: string): string | undefined {
+  const sent = logs.entries.filter(
+    (entry) =>
+      entry.backend === 'console' &&
+      typeof entry.message === 'string' &&
+      (!phoneNumber ||
+        entry.phone_number === phoneNumber ||
+        entry.phone_number === maskPhoneNumber(phoneNumber)),
+  );
+  return /security code (\d+)/.exec(String(sent.at(-1)?.message ?? ''))?.[1];
 }
 
 /** The real app, ready, on its own database; closed when the test ends. */
 export async function build(t: Test, options: BuildOptions = {}): Promise<TestApp> {
-  // Full numbers in the log let lastCode() tell numbers apart; tests of masking set it back.
+  // Full numbers in the log let lastCode() tell console lines apart; tests of masking set it back.
   // Limits high enough for flows that start many sessions for one number; limit tests set their own.
   const env: Record<string, string> = {
+    PHONE_VERIFICATION_BACKEND: RECORDER_BACKEND,
     LOG_LEVEL: 'info',
     LOG_PHONE_NUMBERS: 'full',
     RATE_LIMIT_MAX: '100000',
@@ -149,21 +208,19 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<TestAp
   env.DATABASE_URL ??= await sqliteUrl(t);
   const config = loadConfig(env);
   const logs = new LogCapture();
-  const fastify = Fastify({ ...serverOptions(config), logger: { ...loggerOptions(config), stream: logs } });
+  const fastify = Fastify({
+    ...serverOptions(config, options.deadlines),
+    logger: { ...loggerOptions(config), stream: logs },
+  });
   await fastify.register(app, { config });
   await fastify.ready();
   t.teardown(() => fastify.close());
   const lastCode = (phoneNumber?: string) => {
-    const sent = logs.entries.filter(
-      (entry) =>
-        entry.backend === 'console' &&
-        typeof entry.message === 'string' &&
-        (!phoneNumber ||
-          entry.phone_number === phoneNumber ||
-          entry.phone_number === maskPhoneNumber(phoneNumber)),
-    );
-    const message = String(sent.at(-1)?.message ?? '');
-    const code = /security code (\d+)/.exec(message)?.[1];
+    const backend: BaseBackend = fastify.backend;
+    const code =
+      backend instanceof RecorderBackend
+        ? backend.sent.filter((sms) => !phoneNumber || sms.number === phoneNumber).at(-1)?.code
+        : lastConsoleCode(logs, phoneNumber);
     if (!code) throw new Error(`no code sent${phoneNumber ? ` to ${phoneNumber}` : ''}`);
     return code;
   };

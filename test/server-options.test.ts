@@ -101,7 +101,9 @@ t.test(
       ['masked', '+1415*****00'],
       ['full', '+14155550100'],
     ] as const) {
-      const target = await build(t, { env: { LOG_PHONE_NUMBERS: setting } });
+      const target = await build(t, {
+        env: { PHONE_VERIFICATION_BACKEND: 'console', LOG_PHONE_NUMBERS: setting },
+      });
       const reply = await postJson(target.app, '/v1/verifications', { phone_number: '+14155550100' });
       t.equal(reply.statusCode, 201);
       const line = target.logs.entries.find((entry) => entry.backend === 'console' && entry.message);

@@ -34,11 +34,20 @@ export interface BackendLogger {
   debug(obj: object, msg?: string): void;
 }
 
-/** What the service gives a backend after constructing it (not part of the plugin contract). */
+/**
+ * What the service gives a backend after constructing it (not part of the plugin contract). Kept
+ * beside the backend, not on it: a plugin sees nothing of it but `this.logger` and the base methods.
+ */
 export interface BackendRuntime {
   tokenLength: number;
+  /** `this.logger`: censors the codes and messages of the sends in flight */
   logger: BackendLogger;
-  /** the service's own check of a code against its stored session (the seed's base validation) */
+  /** the same log uncensored, for the console backend, whose purpose is to log the message */
+  messageLogger?: BackendLogger;
+  /**
+   * The service's own check of a code against its stored session: the seed's base validation,
+   * which decides and books the outcome (approval, wrong code, lock) in one atomic statement.
+   */
   checkSecurityCode(
     securityCode: string,
     phoneNumber: string,
@@ -46,8 +55,9 @@ export interface BackendRuntime {
   ): Promise<SecurityCodeStatus>;
 }
 
-// Symbol.for, not Symbol(): the ESM and CommonJS faces of 'phone-verify' must agree on it.
-const RUNTIME = Symbol.for('phone-verify.backend-runtime');
+// One BaseBackend class serves the service and its plugins (src/backends/self-import.ts), so one
+// map holds every backend's runtime.
+const runtimes = new WeakMap<BaseBackend, BackendRuntime>();
 
 const silentLogger: BackendLogger = { info() {}, warn() {}, error() {}, debug() {} };
 
@@ -72,7 +82,6 @@ export class BaseBackend {
 
   /** The options from PHONE_VERIFICATION_OPTIONS*, keys lower-cased. */
   readonly options: Record<string, unknown>;
-  declare [RUNTIME]?: BackendRuntime;
 
   constructor(options: Record<string, unknown> = {}) {
     this.options = Object.fromEntries(
@@ -82,7 +91,7 @@ export class BaseBackend {
 
   /** The service's logger (silent until the service attaches it). */
   protected get logger(): BackendLogger {
-    return this[RUNTIME]?.logger ?? silentLogger;
+    return runtimes.get(this)?.logger ?? silentLogger;
   }
 
   /** Sends one message. Throw (or reject) to report a failed send. */
@@ -117,7 +126,7 @@ export class BaseBackend {
 
   /** TOKEN_LENGTH random digits from a CSPRNG (leading zeros kept). */
   generateSecurityCode(): string {
-    const length = this[RUNTIME]?.tokenLength ?? 6;
+    const length = runtimes.get(this)?.tokenLength ?? 6;
     let code = '';
     for (let i = 0; i < length; i++) code += String(randomInt(10));
     return code;
@@ -138,15 +147,21 @@ export class BaseBackend {
 
   /**
    * Decides whether a code is right for a session. The base asks the service's store, which checks
-   * expiry, single use and the attempt lock atomically. Override it for a sandbox; whatever you
-   * return is honoured (SECURITY_CODE_VALID approves the session).
+   * expiry, single use and the attempt lock, and books the outcome, in one atomic statement.
+   * Override it for a sandbox; whatever you return is honoured (SECURITY_CODE_VALID approves the
+   * session). An override may call super.validateSecurityCode(…) and use or change its answer.
+   *
+   * That is why this one method calls back into the service instead of the service deciding alone:
+   * the seed's contract lets an override ask the base for the real verdict of exactly this call,
+   * and only the store knows it. When no override exists the service decides directly and this
+   * method is never called.
    */
   validateSecurityCode(
     securityCode: string,
     phoneNumber: string,
     sessionToken: string,
   ): Promise<SecurityCodeStatus> {
-    const runtime = this[RUNTIME];
+    const runtime = runtimes.get(this);
     if (!runtime) return Promise.resolve(BaseBackend.SECURITY_CODE_INVALID);
     return runtime.checkSecurityCode(securityCode, phoneNumber, sessionToken);
   }
@@ -154,7 +169,13 @@ export class BaseBackend {
 
 /** Gives a constructed backend what it needs from the service. */
 export function attachRuntime(backend: BaseBackend, runtime: BackendRuntime): void {
-  Object.defineProperty(backend, RUNTIME, { value: runtime, enumerable: false, configurable: true });
+  runtimes.set(backend, runtime);
+}
+
+/** The uncensored logger, for the console backend only (not part of the plugin contract). */
+export function messageLoggerOf(backend: BaseBackend): BackendLogger {
+  const runtime = runtimes.get(backend);
+  return runtime?.messageLogger ?? runtime?.logger ?? silentLogger;
 }
 
 /** True when the backend decides codes with the base (store-backed) validation. */

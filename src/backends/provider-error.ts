@@ -21,24 +21,46 @@ export class SmsProviderError extends Error {
 export interface SendSecrets {
   number: string;
   message: string;
+  /** the code inside the message, when known (a short one is not a run of 4+ digits) */
+  code?: string;
+  /** secret values (API secrets, tokens), removed as they are and in their usual encodings */
   credentials: readonly string[];
+  /** user and password of the provider's Basic auth: base64("user:password") is removed too */
+  basicAuth?: readonly [user: string, password: string];
 }
 
 const MAX_MESSAGE_LENGTH = 300;
 
+/** A credential as a provider may echo it: as is, URL-encoded, and base64 (with and without padding). */
+function encodings(value: string): string[] {
+  const bytes = Buffer.from(value, 'utf8');
+  const base64 = bytes.toString('base64');
+  return [value, encodeURIComponent(value), base64, base64.replace(/=+$/, ''), bytes.toString('base64url')];
+}
+
+// Whatever follows an auth scheme is a credential, whoever's it is.
+const AUTH_SCHEME = /\b(Basic|Bearer)(?:\s+|%20|\+)[A-Za-z0-9+/=._~%-]{8,}/gi;
+
 /**
  * Removes from a provider's error text anything of this send that it may echo: providers quote the
- * destination number ("The 'To' number … is not valid") and some quote the body or its code.
+ * destination number ("The 'To' number … is not valid"), some quote the body or its code, and some
+ * the request's Authorization header (base64 of user:secret).
  */
 export function redact(text: string, secrets: SendSecrets): string {
   let result = text;
   const replace = (needle: string, by: string) => {
     if (needle.length > 0) result = result.split(needle).join(by);
   };
-  for (const credential of secrets.credentials) replace(credential, '[redacted]');
+  // Shorter values would cut ordinary words apart; no real credential is that short.
+  const credentials = secrets.credentials.filter((value) => value.length >= 4).flatMap(encodings);
+  if (secrets.basicAuth) credentials.push(...encodings(secrets.basicAuth.join(':')).slice(2));
+  // Longest first: a secret inside its own base64 must not leave half an encoding behind.
+  for (const credential of credentials.sort((a, b) => b.length - a.length)) replace(credential, '[redacted]');
+  result = result.replace(AUTH_SCHEME, '$1 [redacted]');
   replace(secrets.message, '[message]');
   // The code is a run of digits inside the message; other digit runs of the template go too.
   for (const digits of new Set(secrets.message.match(/\d{4,}/g) ?? [])) replace(digits, '[redacted]');
+  if (secrets.code && secrets.code.length >= 3) replace(secrets.code, '[redacted]');
   replace(secrets.number, maskPhoneNumber(secrets.number));
   replace(secrets.number.replace(/^\+/, ''), maskPhoneNumber(secrets.number).replace(/^\+/, ''));
   return result.length > MAX_MESSAGE_LENGTH ? `${result.slice(0, MAX_MESSAGE_LENGTH)}…` : result;

@@ -2,7 +2,7 @@
 // (POST /2010-04-01/Accounts/{SID}/Messages.json, Basic auth SID:SECRET, form To/From/Body).
 import twilio from 'twilio';
 import { ConfigError } from '../config.js';
-import { BaseBackend, type SecurityCodeStatus } from './base.js';
+import type { SecurityCodeStatus } from './base.js';
 import {
   COMMON_PROVIDER_OPTIONS,
   type OptionSpec,
@@ -12,6 +12,7 @@ import {
   readTimeout,
   withSandboxToken,
 } from './options.js';
+import { ProviderBackend } from './provider-backend.js';
 import {
   redact,
   type SendSecrets,
@@ -71,11 +72,12 @@ class TwilioHttpClient extends twilio.RequestClient {
   }
 }
 
-export class TwilioBackend extends BaseBackend {
+export class TwilioBackend extends ProviderBackend {
   readonly #client: twilio.Twilio;
   readonly #from: string;
   readonly #secret: string;
-  readonly #timeoutMs: number;
+  readonly #sid: string;
+  readonly timeoutMs: number;
 
   constructor(options: Record<string, unknown> = {}, name = 'twilio', specs = TWILIO_OPTIONS) {
     super(options);
@@ -87,22 +89,28 @@ export class TwilioBackend extends BaseBackend {
     }
     this.#from = values.from!;
     this.#secret = values.secret!;
-    this.#timeoutMs = readTimeout(name, values.timeout);
-    const httpClient = new TwilioHttpClient(readBaseUrl(name, values.base_url), this.#timeoutMs);
+    this.#sid = values.sid!;
+    this.timeoutMs = readTimeout(name, values.timeout);
+    const httpClient = new TwilioHttpClient(readBaseUrl(name, values.base_url), this.timeoutMs);
     this.#client = twilio(values.sid, values.secret, { httpClient, autoRetry: false });
   }
 
   override async sendSms(number: string, message: string): Promise<TwilioSendResult> {
-    const secrets: SendSecrets = { number, message, credentials: [this.#secret] };
+    const secrets: SendSecrets = {
+      number,
+      message,
+      credentials: [this.#secret],
+      basicAuth: [this.#sid, this.#secret],
+    };
     let sent: Awaited<ReturnType<twilio.Twilio['messages']['create']>>;
     try {
       sent = await withDeadline(
         this.#client.messages.create({ to: number, from: this.#from, body: message }),
-        this.#timeoutMs,
-        () => transportError('twilio', { code: 'ETIMEDOUT' }, this.#timeoutMs, secrets),
+        this.timeoutMs,
+        () => transportError('twilio', { code: 'ETIMEDOUT' }, this.timeoutMs, secrets),
       );
     } catch (error) {
-      throw twilioError(error, this.#timeoutMs, secrets);
+      throw twilioError(error, this.timeoutMs, secrets);
     }
     if (!sent?.sid) throw new SmsProviderError('twilio answered without a message sid', 'EPROVIDER');
     if (FAILED_STATUSES.has(sent.status)) {

@@ -1,7 +1,7 @@
 // The `vonage` and `vonage-sandbox` backends (aliases `nexmo`, `nexmo-sandbox`): SMS through
 // @vonage/server-sdk's SMS API (POST {restHost}/sms/json, Basic auth KEY:SECRET, JSON to/from/text).
 import { Vonage } from '@vonage/server-sdk';
-import { BaseBackend, type SecurityCodeStatus } from './base.js';
+import type { SecurityCodeStatus } from './base.js';
 import {
   COMMON_PROVIDER_OPTIONS,
   type OptionSpec,
@@ -10,6 +10,7 @@ import {
   readTimeout,
   withSandboxToken,
 } from './options.js';
+import { ProviderBackend } from './provider-backend.js';
 import {
   redact,
   type SendSecrets,
@@ -43,31 +44,38 @@ interface VonageMessageReply {
 // A provider error body is read only this far: enough for a code and a title.
 const MAX_ERROR_BODY = 4096;
 
-export class VonageBackend extends BaseBackend {
+export class VonageBackend extends ProviderBackend {
   readonly #client: Vonage;
   readonly #from: string;
   readonly #secret: string;
-  readonly #timeoutMs: number;
+  readonly #key: string;
+  readonly timeoutMs: number;
 
   constructor(options: Record<string, unknown> = {}, name = 'vonage', specs = VONAGE_OPTIONS) {
     super(options);
     const values = readOptions(name, this.options, specs);
     this.#from = values.from!;
     this.#secret = values.secret!;
-    this.#timeoutMs = readTimeout(name, values.timeout);
+    this.#key = values.key!;
+    this.timeoutMs = readTimeout(name, values.timeout);
     const baseUrl = readBaseUrl(name, values.base_url);
     // The SDK's fetch (node-fetch 2) never retries; its timeout aborts the request and the body read.
     this.#client = new Vonage(
       { apiKey: values.key!, apiSecret: values.secret! },
       {
         ...(baseUrl ? { restHost: baseUrl.href.replace(/\/+$/, '') } : {}),
-        timeout: this.#timeoutMs,
+        timeout: this.timeoutMs,
       },
     );
   }
 
   override async sendSms(number: string, message: string): Promise<VonageSendResult> {
-    const secrets: SendSecrets = { number, message, credentials: [this.#secret] };
+    const secrets: SendSecrets = {
+      number,
+      message,
+      credentials: [this.#secret],
+      basicAuth: [this.#key, this.#secret],
+    };
     const params = {
       // The SMS API wants international numbers without the leading "+".
       to: number.replace(/^\+/, ''),
@@ -77,13 +85,13 @@ export class VonageBackend extends BaseBackend {
       ...(/^[\x20-\x7e\n\r]*$/.test(message) ? {} : { type: 'unicode' }),
     } as SmsParams;
     try {
-      const reply = await withDeadline(this.#client.sms.send(params), this.#timeoutMs, () =>
-        transportError('vonage', { code: 'ETIMEDOUT' }, this.#timeoutMs, secrets),
+      const reply = await withDeadline(this.#client.sms.send(params), this.timeoutMs, () =>
+        transportError('vonage', { code: 'ETIMEDOUT' }, this.timeoutMs, secrets),
       );
       const first = (reply.messages?.[0] ?? {}) as VonageMessageReply;
       return { messageId: first.messageId };
     } catch (error) {
-      throw await vonageError(error, this.#timeoutMs, secrets);
+      throw await vonageError(error, this.timeoutMs, secrets);
     }
   }
 }

@@ -43,13 +43,18 @@ export const SUCCESS_EXAMPLES: Record<string, Record<string, unknown>> = {
 
 const DETAILS: Record<ProblemCode, string> = {
   validation_error: "Invalid request: must have required property 'phone_number'",
+  bad_request: 'The request is not valid HTTP: a malformed percent-encoding in its URL (%ff).',
   invalid_phone_number: 'The phone number "12345" is not a valid international number.',
   security_code_invalid: 'The security code is not valid for this session.',
   security_code_expired: 'The security code has expired; start a new verification.',
   security_code_already_verified: 'The security code was already used.',
   unauthorized: 'Send a valid API key as "Authorization: Bearer <key>".',
   not_found: 'No verification with id "01a21301-9300-7c3a-9f1e-5b2d8c4a7e61"',
+  request_timeout: 'The request did not arrive in full within 30 seconds.',
   payload_too_large: 'The request body is larger than this service accepts.',
+  uri_too_long: 'The URL, or a path segment of it, is longer than this service accepts.',
+  expectation_failed: 'Only "Expect: 100-continue" is supported.',
+  request_header_fields_too_large: 'The request line and headers are larger than 16 KiB.',
   unsupported_media_type: 'Send the body as application/json.',
   rate_limited: 'Too many requests; retry after 60 seconds.',
   too_many_attempts: 'Too many wrong codes: this verification is locked.',

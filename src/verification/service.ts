@@ -2,6 +2,7 @@
 // session (code, token, message, send, supersede), check a code (expiry, single use, attempt
 // lock), read a session. Outcomes other than success are thrown as the errors of errors.ts.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { censoringLogger, type HeldSecrets, SecretsInFlight } from '../backends/backend-logger.js';
 import {
   attachRuntime,
   type BackendLogger,
@@ -9,6 +10,13 @@ import {
   type SecurityCodeStatus,
   usesBaseValidation,
 } from '../backends/base.js';
+import {
+  DEFAULT_SEND_TIMEOUT_MS,
+  type SendChannel,
+  type SendFailure,
+  sendChannel,
+  sendWithDeadline,
+} from '../backends/send.js';
 import {
   BackendError,
   InternalErrorFromBackend,
@@ -18,7 +26,7 @@ import {
   TooManyAttempts,
 } from '../errors.js';
 import { chooseTemplate, renderMessage, type Templates } from './message.js';
-import { maskPhoneNumber, normalizePhoneNumber } from './phone.js';
+import { normalizePhoneNumber } from './phone.js';
 import { hashCode, hashToken, newId } from './secrets.js';
 import { type PublicStatus, publicStatus, type VerificationRecord, type VerificationStore } from './store.js';
 
@@ -35,6 +43,8 @@ export interface VerificationSettings {
   serviceId?: string;
   /** the per-number limit on starts; none when absent */
   phoneQuota?: PhoneQuota;
+  /** SEND_TIMEOUT: the deadline of a send through a backend without a TIMEOUT of its own */
+  sendTimeoutMs?: number;
 }
 
 /**
@@ -101,21 +111,23 @@ const { SECURITY_CODE_VALID, SECURITY_CODE_INVALID, SECURITY_CODE_EXPIRED, SECUR
   BaseBackend;
 const { SECURITY_CODE_TOO_MANY_ATTEMPTS } = BaseBackend;
 
-/** Only these fields of a provider error reach the log: SDK errors can carry request headers. */
-function describeSendError(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { message: String(error).slice(0, 500) };
-  const { code, status, statusCode } = error as Error & {
-    code?: unknown;
-    status?: unknown;
-    statusCode?: unknown;
-  };
-  return { type: error.name, message: error.message.slice(0, 500), code, status: status ?? statusCode };
+/**
+ * A failure as the log line's `err`: without a prototype, so pino's error serializer keeps its
+ * `type` (it would name the plain object's constructor, "Object").
+ */
+function loggedFailure(failure: SendFailure): SendFailure {
+  return Object.assign(Object.create(null) as SendFailure, failure);
 }
 
 export class VerificationService {
   readonly #serviceId: string;
-  // Carries the base check's decision out of a custom validateSecurityCode that called super.
+  // The base check's verdict, carried out of an override of validateSecurityCode that called super
+  // (see #customDecision). Concurrent verifies of one session pass the very same arguments, so
+  // only the async context tells which verify a base call belongs to.
   readonly #baseDecision = new AsyncLocalStorage<{ decision?: Decision }>();
+  readonly #channel: SendChannel;
+  // The codes and messages of the starts in flight, censored from every line the backend logs.
+  readonly #secrets = new SecretsInFlight();
 
   constructor(
     private readonly store: VerificationStore,
@@ -126,9 +138,15 @@ export class VerificationService {
     private readonly clock: () => Date = () => new Date(),
   ) {
     this.#serviceId = settings.serviceId ?? 'default';
+    this.#channel = sendChannel(
+      settings.backendName,
+      backend,
+      settings.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS,
+    );
     attachRuntime(backend, {
       tokenLength: settings.tokenLength,
-      logger,
+      logger: censoringLogger(logger, this.#secrets),
+      messageLogger: logger,
       checkSecurityCode: (code, phone, token) => this.#baseCheck(code, phone, token),
     });
   }
@@ -150,8 +168,24 @@ export class VerificationService {
     request: StartRequest,
     progress: { reachedBackend: boolean },
   ): Promise<StartedVerification> {
+    // This start's code and message are censored from the backend's log lines while it runs.
+    const held = this.#secrets.hold();
+    try {
+      return await this.#startHolding(phoneNumber, request, progress, held);
+    } finally {
+      held.release();
+    }
+  }
+
+  async #startHolding(
+    phoneNumber: string,
+    request: StartRequest,
+    progress: { reachedBackend: boolean },
+    held: HeldSecrets,
+  ): Promise<StartedVerification> {
     const { backend, settings } = this;
     const securityCode = String(await backend.generateSecurityCode());
+    held.holdCode(securityCode);
     const sessionToken = String(await backend.generateSessionToken(phoneNumber));
     const { template, locale } = chooseTemplate(settings.templates, request.locale, request.acceptLanguage);
     const custom = await backend.generateMessage(securityCode, {
@@ -159,7 +193,10 @@ export class VerificationService {
       phoneNumber,
       locale,
     });
-    const message = custom ?? renderMessage(template, { app: settings.appName, security_code: securityCode });
+    const message = String(
+      custom ?? renderMessage(template, { app: settings.appName, security_code: securityCode }),
+    );
+    held.holdMessage(message);
 
     const now = this.clock();
     const id = newId(now.getTime());
@@ -177,25 +214,24 @@ export class VerificationService {
     });
     this.observer.started?.(settings.backendName);
 
-    const sendStarted = process.hrtime.bigint();
     progress.reachedBackend = true;
-    try {
-      await backend.sendSms(phoneNumber, message);
-    } catch (error) {
-      this.observer.sent?.(settings.backendName, Number(process.hrtime.bigint() - sendStarted) / 1e9, false);
+    const sent = await sendWithDeadline(this.#channel, { number: phoneNumber, message, code: securityCode });
+    this.observer.sent?.(settings.backendName, sent.seconds, sent.ok);
+    if (!sent.ok) {
+      // A backend cut at its deadline may still be running, and log what it was sending.
+      if (sent.timedOut) held.keepAfterRelease();
       this.logger.error(
         {
           verification_id: id,
-          backend: settings.backendName,
-          phone_number: maskPhoneNumber(phoneNumber),
-          err: describeSendError(error),
+          backend: sent.backend,
+          phone_number: phoneNumber,
+          err: loggedFailure(sent.failure),
         },
         'SMS backend failed to send; verification marked failed',
       );
       await this.store.markFailed(id, this.clock());
       throw new BackendError();
     }
-    this.observer.sent?.(settings.backendName, Number(process.hrtime.bigint() - sendStarted) / 1e9, true);
     // Only once the new code is out do the number's older pending codes stop working.
     if (othersPending) await this.store.supersedeOthers(this.#serviceId, phoneNumber, id, now);
     return { id, sessionToken, phoneNumber, status: 'pending', expiresAt };
@@ -279,7 +315,15 @@ export class VerificationService {
     }
   }
 
-  /** A backend with its own validateSecurityCode decides; the service keeps the books. */
+  /**
+   * A backend with its own validateSecurityCode decides; the service keeps the books for the status
+   * it returns (approve for VALID, count a wrong code for INVALID). An override may also call the
+   * base, which books its own verdict atomically (that is what keeps exactly one approval of a
+   * single-use code under concurrency); when the override returns that very verdict it is not
+   * booked twice. The one-way alternative, a base that only reads and a service that books
+   * afterwards, cannot tell an override echoing the base from one answering VALID on its own: one
+   * of them would lose either single use under concurrency or "VALID approves, whatever".
+   */
   async #customDecision(securityCode: string, phoneNumber: string, sessionToken: string): Promise<Decision> {
     const session = await this.store.findByToken(hashToken(sessionToken), phoneNumber);
     if (!session || session.status === 'canceled' || session.status === 'failed') {

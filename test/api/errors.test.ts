@@ -1,5 +1,8 @@
 // Every error is application/problem+json with its stable code; bad input loses nothing.
+import { randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
+import { BaseBackend } from '../../src/backends/base.js';
+import { builtInBackends } from '../../src/backends/registry.js';
 import { build, postJson, runSql } from '../helper.js';
 
 function assertProblem(
@@ -108,3 +111,33 @@ t.test('a server-side failure is 500 internal_error and reveals nothing', async 
   t.notMatch(reply.body, /verifications|sqlite|prisma|stack|table/i, 'no internals in the answer');
   t.match(target.logs.text, /request failed/, 'the cause is logged');
 });
+
+t.test(
+  'a backend step that throws a value that is not an Error is a 500 problem, never a bare one',
+  async (t) => {
+    const { ODD_VALUES } = await import('../fixtures/odd-values.mjs');
+    class OddMessageBackend extends BaseBackend {
+      override sendSms() {}
+      override generateMessage(_code: string, context: { phoneNumber: string }) {
+        const [, make, how] = ODD_VALUES[Number(context.phoneNumber.slice(-2)) % ODD_VALUES.length]!;
+        const value = make('m');
+        if (how === 'return') return value as Promise<string>;
+        throw value;
+      }
+    }
+    const name = `odd-message-${randomBytes(4).toString('hex')}`;
+    builtInBackends[name] = (options) => new OddMessageBackend(options);
+    t.teardown(() => {
+      delete builtInBackends[name];
+    });
+    const target = await build(t, { env: { PHONE_VERIFICATION_BACKEND: name } });
+    for (const [index, [label]] of ODD_VALUES.entries()) {
+      const phone_number = `+141555501${String(index).padStart(2, '0')}`;
+      const reply = await postJson(target.app, '/v1/verifications', { phone_number });
+      if (label === 'undefined' || label === 'null') {
+        t.equal(reply.statusCode, 500, `${label}: thrown, not returned`);
+      }
+      assertProblem(t, reply, 500, 'internal_error');
+    }
+  },
+);

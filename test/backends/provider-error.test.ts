@@ -24,6 +24,35 @@ t.test('redact removes what the provider echoed of this send', async (t) => {
   t.equal(redact('Missing to param', secrets), 'Missing to param', 'anything else is kept');
 });
 
+t.test(
+  'redact removes credentials in the encodings a provider may echo, and any Basic/Bearer value',
+  async (t) => {
+    const auth = {
+      ...secrets,
+      credentials: ['s3cr3t/value+1'],
+      basicAuth: ['AC123', 's3cr3t/value+1'] as const,
+    };
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    const cases: [string, string][] = [
+      [`Authorization: Basic ${b64('AC123:s3cr3t/value+1')}`, 'Authorization: Basic [redacted]'],
+      [`header ${b64('AC123:s3cr3t/value+1')} refused`, 'header [redacted] refused'],
+      [`token ${b64('s3cr3t/value+1')}`, 'token [redacted]'],
+      [`token ${Buffer.from('s3cr3t/value+1').toString('base64url')}`, 'token [redacted]'],
+      [`query secret=${encodeURIComponent('s3cr3t/value+1')}`, 'query secret=[redacted]'],
+      ['Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl', 'Authorization: Bearer [redacted]'],
+      ['authorization=basic%20QUMxMjM6c2VjcmV0', 'authorization=basic [redacted]'],
+      ['Basic authentication failed', 'Basic [redacted] failed'],
+      ['Bearer token missing', 'Bearer token missing'],
+    ];
+    for (const [text, expected] of cases) t.equal(redact(text, auth), expected, text);
+    t.equal(
+      redact('to 1234 ok', { ...secrets, credentials: ['abc'] }),
+      'to 1234 ok',
+      'a 3-letter value is no secret',
+    );
+  },
+);
+
 t.test('transport failures become stable codes without request details', async (t) => {
   const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9 Authorization: Basic abc'), {
     code: 'ECONNREFUSED',

@@ -1,24 +1,19 @@
 // The twilio and twilio-sandbox backends through the real twilio SDK against a local fake of the
-// Messages API: the exact request, every failure mode as 502 with nothing leaked, the sandbox rules.
+// Messages API: the exact request, the options, the sandbox rules, bulk sends. How failures are
+// answered and logged is provider-contract.test.ts.
 import t from 'tap';
 import { BaseBackend } from '../../src/backends/base.js';
 import { createBackend } from '../../src/backends/registry.js';
 import { ConfigError } from '../../src/config.js';
-import { refusingUrl } from '../fakes/recording-server.js';
-import { type FakeTwilio, startFakeTwilio, twilioError, twilioMessage } from '../fakes/twilio.js';
+import { startFakeTwilio, twilioError, twilioMessage } from '../fakes/twilio.js';
 import { build, postJson } from '../helper.js';
-import { expectFailedStart, expireSession, verify } from './provider-checks.js';
+import { expireSession, verify } from './provider-checks.js';
 
 const SID = 'AC0123456789abcdef0123456789abcdef';
 const SECRET = 'twilio-auth-token-that-must-never-be-logged';
 const FROM = '+15005550006';
 const PHONE = '+14155550100';
 const AUTH_HEADER = `Basic ${Buffer.from(`${SID}:${SECRET}`).toString('base64')}`;
-
-/** The Body of the first message the fake received (read when called). */
-function sent(fake: FakeTwilio): () => string | undefined {
-  return () => fake.requests[0] && fake.form(fake.requests[0]).Body;
-}
 
 function twilioEnv(baseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -81,119 +76,6 @@ t.test('BASE_URL may carry a path prefix (a proxy mounted below a path)', async 
   const started = await postJson(target.app, '/v1/verifications', { phone_number: PHONE });
   t.equal(started.statusCode, 201, started.body);
   t.equal(fake.requests[0]?.path, `/twilio-proxy/2010-04-01/Accounts/${SID}/Messages.json`);
-});
-
-t.test('every provider failure is a 502 backend_error, a failed session, and a clean log line', async (t) => {
-  const neverLogged = [SECRET, AUTH_HEADER.slice('Basic '.length)];
-
-  t.test('an error reply (400, 21211 invalid To)', async (t) => {
-    const fake = await startFakeTwilio(t);
-    fake.respond = (request) =>
-      twilioError(400, 21211, `The 'To' number ${fake.form(request).To} is not a valid phone number.`);
-    const target = await build(t, { env: twilioEnv(fake.url) });
-    const { err } = await expectFailedStart(t, target, {
-      phoneNumber: PHONE,
-      providerCode: '21211',
-      neverLogged,
-      sentMessage: sent(fake),
-    });
-    t.equal(err.status, 400, 'and the HTTP status');
-    t.match(
-      String(err.message),
-      /^The 'To' number \+1415\*+00 is not a valid phone number\.$/,
-      'number masked',
-    );
-    t.equal(fake.requests.length, 1);
-  });
-
-  t.test('a 2xx reply whose message already failed', async (t) => {
-    const fake = await startFakeTwilio(t);
-    fake.respond = (request) =>
-      twilioMessage(request, { status: 'failed', error_code: 30007, error_message: 'Message filtered' });
-    const target = await build(t, { env: twilioEnv(fake.url) });
-    const { err } = await expectFailedStart(t, target, {
-      phoneNumber: PHONE,
-      providerCode: '30007',
-      neverLogged,
-      sentMessage: sent(fake),
-    });
-    t.match(err, { message: 'Message filtered', status: 201 });
-  });
-
-  t.test('429 is not retried (no second SMS)', async (t) => {
-    const fake = await startFakeTwilio(t);
-    fake.respond = () => twilioError(429, 20429, 'Too Many Requests');
-    const target = await build(t, { env: twilioEnv(fake.url) });
-    await expectFailedStart(t, target, {
-      phoneNumber: PHONE,
-      providerCode: '20429',
-      neverLogged,
-      sentMessage: sent(fake),
-    });
-    // A retry would arrive after a backoff: give it the time it would take before counting.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    t.equal(fake.requests.length, 1, 'one request only');
-  });
-
-  t.test('a 5xx reply that is not JSON', async (t) => {
-    const fake = await startFakeTwilio(t);
-    fake.respond = () => ({ status: 503, body: '<html>upstream unavailable</html>' });
-    const target = await build(t, { env: twilioEnv(fake.url) });
-    const { err } = await expectFailedStart(t, target, {
-      phoneNumber: PHONE,
-      providerCode: 'HTTP_503',
-      neverLogged,
-      sentMessage: sent(fake),
-    });
-    t.equal(err.status, 503);
-    t.equal(fake.requests.length, 1);
-  });
-
-  t.test('a provider that never answers times out after TIMEOUT', async (t) => {
-    const fake = await startFakeTwilio(t);
-    fake.respond = () => 'hang';
-    const target = await build(t, {
-      env: twilioEnv(fake.url, { PHONE_VERIFICATION_OPTIONS_TIMEOUT: '300' }),
-    });
-    const { err } = await expectFailedStart(t, target, {
-      phoneNumber: PHONE,
-      providerCode: 'ETIMEDOUT',
-      neverLogged,
-      sentMessage: sent(fake),
-    });
-    t.match(String(err.message), /did not answer within 300 ms/);
-    t.equal(fake.requests.length, 1, 'no retry after the timeout');
-  });
-
-  t.test('a dropped connection', async (t) => {
-    const fake = await startFakeTwilio(t);
-    fake.respond = () => 'drop';
-    const target = await build(t, { env: twilioEnv(fake.url) });
-    await expectFailedStart(t, target, {
-      phoneNumber: PHONE,
-      providerCode: 'ECONNRESET',
-      neverLogged,
-      sentMessage: sent(fake),
-    });
-    t.equal(fake.requests.length, 1);
-  });
-
-  t.test('connection refused', async (t) => {
-    const target = await build(t, { env: twilioEnv(await refusingUrl()) });
-    await expectFailedStart(t, target, { phoneNumber: PHONE, providerCode: 'ECONNREFUSED', neverLogged });
-  });
-});
-
-t.test('a failed session never verifies, even with the code the provider got', async (t) => {
-  const fake = await startFakeTwilio(t);
-  fake.respond = (request) => twilioMessage(request, { status: 'undelivered', error_code: 30003 });
-  const target = await build(t, { env: twilioEnv(fake.url) });
-  const reply = await postJson(target.app, '/v1/verifications', { phone_number: PHONE });
-  t.equal(reply.statusCode, 502);
-  const code = /security code (\d+)/.exec(fake.form(fake.requests[0]!).Body!)![1]!;
-  const attempt = await verify(target, PHONE, code, 'a'.repeat(43));
-  t.equal(attempt.statusCode, 400);
-  t.equal(attempt.json().code, 'security_code_invalid');
 });
 
 t.test(

@@ -1,24 +1,19 @@
 // The vonage/nexmo backends and their sandboxes through the real @vonage/server-sdk against a local
-// fake of the SMS API: the exact request, every failure mode as 502 with nothing leaked, the sandbox.
+// fake of the SMS API: the exact request, the options, the sandbox, bulk sends. How failures are
+// answered and logged is provider-contract.test.ts.
 import t from 'tap';
 import { BaseBackend } from '../../src/backends/base.js';
 import { createBackend } from '../../src/backends/registry.js';
 import { ConfigError } from '../../src/config.js';
-import { refusingUrl } from '../fakes/recording-server.js';
-import { type FakeVonage, startFakeVonage, vonageRefused, vonageSent } from '../fakes/vonage.js';
+import { startFakeVonage, vonageRefused, vonageSent } from '../fakes/vonage.js';
 import { build, postJson } from '../helper.js';
-import { expectFailedStart, expireSession, verify } from './provider-checks.js';
+import { expireSession, verify } from './provider-checks.js';
 
 const KEY = 'a1b2c3d4';
 const SECRET = 'vonage-api-secret-never-logged';
 const FROM = 'PhoneVerify';
 const PHONE = '+14155550100';
 const AUTH_HEADER = `Basic ${Buffer.from(`${KEY}:${SECRET}`).toString('base64')}`;
-
-/** The text of the first message the fake received (read when called). */
-function sent(fake: FakeVonage): () => string | undefined {
-  return () => fake.requests[0] && String(fake.json(fake.requests[0]).text);
-}
 
 function vonageEnv(baseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -74,118 +69,6 @@ t.test('a message outside ASCII goes as type unicode', async (t) => {
   const body = fake.json(fake.requests[0]!);
   t.equal(body.type, 'unicode');
   t.match(body.text, /^Willkommen bei Phone Verify! Ihr Sicherheitscode: \d{6}\. Grüße$/);
-});
-
-t.test('every provider failure is a 502 backend_error, a failed session, and a clean log line', async (t) => {
-  const neverLogged = [SECRET, AUTH_HEADER.slice('Basic '.length)];
-
-  t.test('a refusal inside a 200 reply: status "2" (missing parameter)', async (t) => {
-    const fake = await startFakeVonage(t);
-    fake.respond = () => vonageRefused('2', 'Missing to param');
-    const target = await build(t, { env: vonageEnv(fake.url) });
-    const { err } = await expectFailedStart(t, target, {
-      phoneNumber: PHONE,
-      providerCode: '2',
-      neverLogged,
-      sentMessage: sent(fake),
-    });
-    t.equal(err.message, 'Missing to param');
-    t.equal(err.status, 200);
-    t.equal(fake.requests.length, 1);
-  });
-
-  t.test('a refusal inside a 200 reply: status "29" (non-whitelisted destination)', async (t) => {
-    const fake = await startFakeVonage(t);
-    fake.respond = (request) =>
-      vonageRefused('29', `Non White-listed Destination - rejected: ${fake.json(request).to}`);
-    const target = await build(t, { env: vonageEnv(fake.url) });
-    const { err } = await expectFailedStart(t, target, {
-      phoneNumber: PHONE,
-      providerCode: '29',
-      neverLogged,
-      sentMessage: sent(fake),
-    });
-    t.match(String(err.message), /^Non White-listed Destination - rejected: 1415\*+00$/, 'number masked');
-  });
-
-  t.test('status "1" (throttled) is not retried', async (t) => {
-    const fake = await startFakeVonage(t);
-    fake.respond = () => vonageRefused('1', 'Throughput Rate Exceeded');
-    const target = await build(t, { env: vonageEnv(fake.url) });
-    await expectFailedStart(t, target, {
-      phoneNumber: PHONE,
-      providerCode: '1',
-      neverLogged,
-      sentMessage: sent(fake),
-    });
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    t.equal(fake.requests.length, 1, 'one request only');
-  });
-
-  t.test('an HTTP error reply with a JSON body', async (t) => {
-    const fake = await startFakeVonage(t);
-    fake.respond = () => ({
-      status: 500,
-      body: { 'error-code': '500', 'error-code-label': 'Internal Error' },
-    });
-    const target = await build(t, { env: vonageEnv(fake.url) });
-    const { err } = await expectFailedStart(t, target, {
-      phoneNumber: PHONE,
-      providerCode: '500',
-      neverLogged,
-      sentMessage: sent(fake),
-    });
-    t.equal(err.message, 'Internal Error');
-    t.equal(err.status, 500);
-    t.equal(fake.requests.length, 1);
-  });
-
-  t.test('an HTTP error reply that is not JSON', async (t) => {
-    const fake = await startFakeVonage(t);
-    fake.respond = () => ({ status: 401, body: '<html>Unauthorized</html>' });
-    const target = await build(t, { env: vonageEnv(fake.url) });
-    const { err } = await expectFailedStart(t, target, {
-      phoneNumber: PHONE,
-      providerCode: 'HTTP_401',
-      neverLogged,
-      sentMessage: sent(fake),
-    });
-    t.equal(err.status, 401);
-  });
-
-  t.test('a provider that never answers times out after TIMEOUT', async (t) => {
-    const fake = await startFakeVonage(t);
-    fake.respond = () => 'hang';
-    const target = await build(t, {
-      env: vonageEnv(fake.url, { PHONE_VERIFICATION_OPTIONS_TIMEOUT: '300' }),
-    });
-    const { err } = await expectFailedStart(t, target, {
-      phoneNumber: PHONE,
-      providerCode: 'ETIMEDOUT',
-      neverLogged,
-      sentMessage: sent(fake),
-    });
-    t.match(String(err.message), /did not answer within 300 ms/);
-    t.equal(fake.requests.length, 1, 'no retry after the timeout');
-  });
-
-  t.test('a dropped connection', async (t) => {
-    const fake = await startFakeVonage(t);
-    fake.respond = () => 'drop';
-    const target = await build(t, { env: vonageEnv(fake.url) });
-    await expectFailedStart(t, target, {
-      phoneNumber: PHONE,
-      providerCode: 'ECONNRESET',
-      neverLogged,
-      sentMessage: sent(fake),
-    });
-    t.equal(fake.requests.length, 1);
-  });
-
-  t.test('connection refused', async (t) => {
-    const target = await build(t, { env: vonageEnv(await refusingUrl()) });
-    await expectFailedStart(t, target, { phoneNumber: PHONE, providerCode: 'ECONNREFUSED', neverLogged });
-  });
 });
 
 for (const name of ['vonage-sandbox', 'nexmo-sandbox']) {

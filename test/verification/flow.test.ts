@@ -244,6 +244,7 @@ t.test('settings shape the code and the lock', async (t) => {
 t.test('message template, app name and translations chosen by locale and Accept-Language', async (t) => {
   const target = await build(t, {
     env: {
+      PHONE_VERIFICATION_BACKEND: 'console',
       PHONE_VERIFICATION_APP_NAME: 'Acme',
       PHONE_VERIFICATION_MESSAGE: 'Hello from {app}: security code {security_code} {unknown}',
       PHONE_VERIFICATION_MESSAGE_DE: 'Willkommen bei {app}! Ihr security code {security_code}.',

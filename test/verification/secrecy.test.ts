@@ -4,7 +4,7 @@ import t from 'tap';
 import { build, postJson, startVerification } from '../helper.js';
 
 t.test('no token or code in any log line, even at trace level', async (t) => {
-  const target = await build(t, { env: { LOG_LEVEL: 'trace' } });
+  const target = await build(t, { env: { PHONE_VERIFICATION_BACKEND: 'console', LOG_LEVEL: 'trace' } });
   const s = await startVerification(target);
   const wrong = s.code === '000000' ? '111111' : '000000';
   await postJson(target.app, '/v1/verifications/verify', {

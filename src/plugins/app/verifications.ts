@@ -26,6 +26,7 @@ export default fp(
         templates: { message: config.message, messages: config.messages },
         backendName: config.backend,
         phoneQuota: fastify.hasDecorator('phoneQuota') ? fastify.phoneQuota : undefined,
+        sendTimeoutMs: config.sendTimeoutMs,
       },
       fastify.log.child({ module: 'verification' }),
       fastify.verificationObserver,

@@ -78,7 +78,11 @@ export default fp(
           version: VERSION,
           description:
             'Verifies phone numbers with one-time security codes sent by SMS through a pluggable backend. ' +
-            'Every error is application/problem+json (RFC 9457) with a stable `code`.',
+            'Every error is application/problem+json (RFC 9457) with a stable `code`. Any route may also ' +
+            'answer what the HTTP layer refuses before routing: `bad_request` (400, not valid HTTP: a ' +
+            'malformed percent-encoding, Content-Length beside Transfer-Encoding, a bad chunk size, no Host), ' +
+            '`request_timeout` (408, the request did not arrive whole within 30 s), `uri_too_long` (414), ' +
+            '`expectation_failed` (417) and `request_header_fields_too_large` (431).',
           license: { name: 'GPL-3.0-only', identifier: 'GPL-3.0-only' },
         },
         tags: [

@@ -103,8 +103,10 @@ const verificationsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           200: VerificationBody,
           ...problemResponses(
             'validation_error',
+            'bad_request',
             'unauthorized',
             'not_found',
+            'uri_too_long',
             'rate_limited',
             'internal_error',
             'service_unavailable',

@@ -21,7 +21,9 @@ const FAILED = (reason: string) =>
   `phone_verify_verifications_failed_total{backend="console",reason="${reason}"}`;
 
 t.test('metrics follow the flow', async (t) => {
-  const target = await build(t, { env: { PHONE_VERIFICATION_MAX_FAILED_ATTEMPTS: '2' } });
+  const target = await build(t, {
+    env: { PHONE_VERIFICATION_BACKEND: 'console', PHONE_VERIFICATION_MAX_FAILED_ATTEMPTS: '2' },
+  });
 
   const first = await target.app.inject('/metrics');
   t.equal(first.statusCode, 200);
@@ -121,8 +123,8 @@ t.test('a failed send counts as send_failed with an error latency (plugin on a b
 });
 
 t.test('each app has its own registry', async (t) => {
-  const one = await build(t);
-  const two = await build(t);
+  const one = await build(t, { env: { PHONE_VERIFICATION_BACKEND: 'console' } });
+  const two = await build(t, { env: { PHONE_VERIFICATION_BACKEND: 'console' } });
   await startVerification(one);
   const metricOne = await scrape(one);
   const metricTwo = await scrape(two);
