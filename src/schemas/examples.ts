@@ -49,6 +49,9 @@ const DETAILS: Record<ProblemCode, string> = {
   security_code_expired: 'The security code has expired; start a new verification.',
   security_code_already_verified: 'The security code was already used.',
   unauthorized: 'Send a valid API key as "Authorization: Bearer <key>".',
+  destination_not_allowed: 'Numbers of this country (XY) are not accepted by this service.',
+  destination_blocked:
+    'Verifications to this destination are paused after unusual traffic; retry in 3600 second(s).',
   not_found: 'No verification with id "01a21301-9300-7c3a-9f1e-5b2d8c4a7e61"',
   request_timeout: 'The request did not arrive in full within 30 seconds.',
   payload_too_large: 'The request body is larger than this service accepts.',

@@ -107,7 +107,7 @@ t.test('a failed send counts as send_failed with an error latency (plugin on a b
   await app.register(configPlugin, { config: loadConfig({}) });
   await app.register(metrics);
   await app.ready();
-  app.verificationObserver.started?.('twilio');
+  app.verificationObserver.started?.('twilio', '+14155550100');
   app.verificationObserver.sent?.('twilio', 0.3, false);
   const body = await app.metrics.registry.metrics();
   t.match(body, /^phone_verify_verifications_failed_total\{backend="twilio",reason="send_failed"\} 1$/m);
