@@ -189,4 +189,3 @@ export async function metric(target: TestApp, name: string, labels: Record<strin
   }
   return sum;
 }
-
