@@ -164,7 +164,7 @@ export class VerificationService {
   }
 
   async start(request: StartRequest): Promise<StartedVerification> {
-    const phoneNumber = normalizePhoneNumber(request.phoneNumber);
+    const phoneNumber = this.#normalize(request.phoneNumber);
     const { admission } = this.settings;
     // A test number gets its fixed code, sends nothing and skips every limit but the per-IP one.
     const testCode = admission?.testCode(phoneNumber);
@@ -270,8 +270,15 @@ export class VerificationService {
     return { id, sessionToken, phoneNumber, status: 'pending', expiresAt };
   }
 
+  /** E.164, or a TEST_PHONE_NUMBERS entry as written (reserved ranges such as +1 555 01xx are not valid numbers). */
+  #normalize(input: string): string {
+    const trimmed = input.trim();
+    if (this.settings.admission?.testCode(trimmed) !== undefined) return trimmed;
+    return normalizePhoneNumber(input);
+  }
+
   async verify(request: VerifyRequest): Promise<ApprovedVerification> {
-    const phoneNumber = normalizePhoneNumber(request.phoneNumber);
+    const phoneNumber = this.#normalize(request.phoneNumber);
     const decision = usesBaseValidation(this.backend)
       ? await this.#decide(request.securityCode, phoneNumber, request.sessionToken)
       : await this.#customDecision(request.securityCode, phoneNumber, request.sessionToken);
