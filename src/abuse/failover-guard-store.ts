@@ -54,7 +54,7 @@ export class FailoverGuardStore implements GuardStore {
       const value = await shared();
       if (this.#failing) {
         this.#failing = false;
-        this.log.info({}, 'SMS-bill protection store (Redis) reachable again');
+        this.log.info({}, 'SMS-bill protection store (Redis) is back');
       }
       return value;
     } catch (error) {

@@ -37,6 +37,19 @@ export const SUCCESS_EXAMPLES: Record<string, Record<string, unknown>> = {
       attempts: 0,
     },
   },
+  'get /v1/fraud-guard/blocks': {
+    '200': {
+      blocks: [
+        {
+          prefix: '+4477009',
+          blocked_at: '2026-01-01T12:00:00.000Z',
+          until: '2026-01-02T00:00:00.000Z',
+          starts: 40,
+          approvals: 0,
+        },
+      ],
+    },
+  },
   'get /healthz': { '200': { status: 'ok' } },
   'get /readyz': { '200': { status: 'ok' } },
 };
