@@ -2,6 +2,7 @@
 // register it on a bare Fastify instance.
 import fp from 'fastify-plugin';
 import type { Config } from './config.js';
+import admission from './plugins/app/admission.js';
 import auth from './plugins/app/auth.js';
 import backend from './plugins/app/backend.js';
 import configPlugin from './plugins/app/config.js';
@@ -20,6 +21,7 @@ import swaggerUi from './plugins/external/swagger-ui.js';
 import metricsRoutes from './routes/metrics.js';
 import openapiRoutes from './routes/openapi.js';
 import opsRoutes from './routes/ops.js';
+import fraudGuardRoutes from './routes/v1/fraud-guard.js';
 import verificationsRoutes from './routes/v1/verifications.js';
 import { ProblemSchema } from './schemas/problem.js';
 
@@ -48,6 +50,7 @@ export default fp<AppOptions>(
     await fastify.register(backend);
     await fastify.register(storage);
     await fastify.register(phoneRateLimit);
+    await fastify.register(admission);
     await fastify.register(verifications);
     await fastify.register(retention);
 
@@ -65,6 +68,7 @@ export default fp<AppOptions>(
           reply.header('cache-control', 'no-store');
         });
         await v1.register(verificationsRoutes);
+        await v1.register(fraudGuardRoutes);
       },
       { prefix: '/v1' },
     );
