@@ -18,8 +18,10 @@ const LEFT_OUT = {
   'test/cli/purge.test.ts': 'runs node dist/cli/purge.js',
   'test/docker/image-layout.test.ts': 'copies the production modules and starts the service',
   'test/storage/migrate.test.ts': 'runs the migrate CLI, both databases',
-  'test/storage/pg-pipeline.test.ts': 'PostgreSQL only',
-  'test/storage/pg-prepared.test.ts': 'PostgreSQL only',
+  'test/storage/durability.test.ts': 'kills spawned services under load',
+  'test/storage/postgresql/pipeline.test.ts': 'PostgreSQL only',
+  'test/storage/postgresql/deadlines.test.ts': 'PostgreSQL faults through a TCP proxy',
+  'test/abuse/attacks-replicas.test.ts': 'PostgreSQL and Redis, two replicas',
 };
 
 const stale = Object.keys(LEFT_OUT).filter((file) => !existsSync(join(ROOT, file)));
