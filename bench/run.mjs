@@ -136,9 +136,15 @@ async function benchDatabase(kind, rows, startNumbers, poolNumbers) {
       ...backendEnv,
       DATABASE_URL: database.url,
       LOG_LEVEL: 'info',
-      // The per-client and per-number limits would answer 429 to a load generator on one address.
+      // The per-client, per-number and per-prefix limits would answer 429 to a load generator on
+      // one address starting few ranges; the other protections stay on at their defaults (the
+      // fraud guard judges nothing within a phase shorter than its 2-minute grace, but counts every
+      // start), and an SMS budget no phase reaches is set so its counting is measured too.
       RATE_LIMIT_MAX: '1000000000',
       PHONE_RATE_LIMIT_MAX: '1000000000',
+      PREFIX_RATE_LIMIT_MAX: '1000000000',
+      SMS_BUDGET_MAX: '1000000000',
+      PHONE_RESEND_INTERVAL: '1 second',
     },
   });
 

@@ -2,6 +2,7 @@
 // register it on a bare Fastify instance.
 import fp from 'fastify-plugin';
 import type { Config } from './config.js';
+import admission from './plugins/app/admission.js';
 import auth from './plugins/app/auth.js';
 import backend from './plugins/app/backend.js';
 import configPlugin from './plugins/app/config.js';
@@ -21,6 +22,7 @@ import djangoRoutes from './routes/django/phone.js';
 import metricsRoutes from './routes/metrics.js';
 import openapiRoutes from './routes/openapi.js';
 import opsRoutes from './routes/ops.js';
+import fraudGuardRoutes from './routes/v1/fraud-guard.js';
 import verificationsRoutes from './routes/v1/verifications.js';
 import twilioRoutes from './routes/v2/twilio.js';
 import { ProblemSchema } from './schemas/problem.js';
@@ -50,6 +52,7 @@ export default fp<AppOptions>(
     await fastify.register(backend);
     await fastify.register(storage);
     await fastify.register(phoneRateLimit);
+    await fastify.register(admission);
     await fastify.register(verifications);
     await fastify.register(retention);
 
@@ -67,6 +70,7 @@ export default fp<AppOptions>(
           reply.header('cache-control', 'no-store');
         });
         await v1.register(verificationsRoutes);
+        await v1.register(fraudGuardRoutes);
       },
       { prefix: '/v1' },
     );

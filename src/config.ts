@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
+import { getCountries } from 'libphonenumber-js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -63,6 +64,43 @@ export interface Config {
   trustProxy: boolean | number | string[];
   /** milliseconds a backend without a TIMEOUT option of its own may take to send one message */
   sendTimeoutMs: number;
+
+  // SMS-bill protection (CONTRACT section 5)
+  /** upper-case ISO 3166-1 alpha-2 codes; [] = every country */
+  allowedCountries: string[];
+  deniedCountries: string[];
+  /** libphonenumber-js NumberType names refused; [] = none */
+  deniedNumberTypes: string[];
+  /** least milliseconds between two starts for one number; 0 = none */
+  phoneResendIntervalMs: number;
+  prefixRateLimit: RateLimitSetting;
+  fraudGuard: FraudGuardSetting;
+  /** messages the deployment sends per window; undefined = no budget */
+  smsBudget: RateLimitSetting | undefined;
+  /** E.164 number -> its fixed code */
+  testPhoneNumbers: Record<string, string>;
+  testPhoneNumbersUntil: Date | undefined;
+
+  // delivery (CONTRACT section 7)
+  fallbackBackend: string | undefined;
+  /** fallback backend options, keys lower-cased, per-key variables merged over the JSON */
+  fallbackBackendOptions: Record<string, unknown>;
+  /** the service's external origin (path allowed), without a trailing "/" */
+  publicUrl: string | undefined;
+  /** at least 32 characters; never printed */
+  serverSecret: string | undefined;
+}
+
+export interface FraudGuardSetting {
+  mode: 'enforce' | 'monitor' | 'off';
+  windowMs: number;
+  minStarts: number;
+  /** 0..1 */
+  minConversion: number;
+  graceMs: number;
+  blockMs: number;
+  /** "+"-prefixed digit strings: numbers or prefixes never refused by the prefix limit or the guard */
+  safeList: string[];
 }
 
 /**
@@ -111,16 +149,46 @@ export const ENV_VARIABLES = [
   'LOG_PHONE_NUMBERS',
   'LOG_FORMAT',
   'SEND_TIMEOUT',
+  'ALLOWED_COUNTRIES',
+  'DENIED_COUNTRIES',
+  'DENIED_NUMBER_TYPES',
+  'PHONE_RESEND_INTERVAL',
+  'PREFIX_RATE_LIMIT_MAX',
+  'PREFIX_RATE_LIMIT_WINDOW',
+  'FRAUD_GUARD',
+  'FRAUD_GUARD_WINDOW',
+  'FRAUD_GUARD_MIN_STARTS',
+  'FRAUD_GUARD_MIN_CONVERSION',
+  'FRAUD_GUARD_GRACE',
+  'FRAUD_GUARD_BLOCK',
+  'FRAUD_GUARD_SAFE_LIST',
+  'SMS_BUDGET_MAX',
+  'SMS_BUDGET_WINDOW',
+  'TEST_PHONE_NUMBERS',
+  'TEST_PHONE_NUMBERS_UNTIL',
+  'PHONE_VERIFICATION_FALLBACK_BACKEND',
+  'PHONE_VERIFICATION_FALLBACK_OPTIONS',
+  'PUBLIC_URL',
+  'SERVER_SECRET',
 ] as const;
 
 /** Variable families with one variable per key or language: PHONE_VERIFICATION_OPTIONS_SID, …_MESSAGE_DE. */
-export const ENV_VARIABLE_PREFIXES = ['PHONE_VERIFICATION_OPTIONS_', 'PHONE_VERIFICATION_MESSAGE_'] as const;
+export const ENV_VARIABLE_PREFIXES = [
+  'PHONE_VERIFICATION_OPTIONS_',
+  'PHONE_VERIFICATION_MESSAGE_',
+  'PHONE_VERIFICATION_FALLBACK_OPTIONS_',
+] as const;
 
 const PREFIX = 'PHONE_VERIFICATION_';
 const OPTION_PREFIX = `${PREFIX}OPTIONS_`;
 const MESSAGE_PREFIX = `${PREFIX}MESSAGE_`;
+const FALLBACK_OPTION_PREFIX = `${PREFIX}FALLBACK_OPTIONS_`;
+/** Variables whose values are never echoed in a refusal. */
+const SECRET_VARIABLES = new Set(['SERVER_SECRET']);
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const SECRET_NAME = /secret|token|key|password/i;
+/** A built-in backend's name or a plugin's module.ClassName (no path: the plugin loader resolves it). */
+const BACKEND_NAME = /^[A-Za-z0-9_-]+(\.[A-Za-z_$][\w$]*)?$/;
 
 export const DEFAULT_MESSAGE = 'Welcome to {app}! Please use security code {security_code} to proceed.';
 
@@ -130,7 +198,11 @@ export function isSecretName(name: string): boolean {
 }
 
 function fail(variable: string, problem: string, value?: string): never {
-  const secret = variable.startsWith(OPTION_PREFIX) && isSecretName(variable.slice(OPTION_PREFIX.length));
+  const secret =
+    SECRET_VARIABLES.has(variable) ||
+    [OPTION_PREFIX, FALLBACK_OPTION_PREFIX].some(
+      (prefix) => variable.startsWith(prefix) && isSecretName(variable.slice(prefix.length)),
+    );
   const shown = value === undefined || secret ? '' : ` (got ${JSON.stringify(value)})`;
   throw new ConfigError(`${variable}: ${problem}${shown}`);
 }
@@ -239,8 +311,8 @@ function oneOf<T extends string>(env: Env, name: string, values: readonly T[], f
   return raw as T;
 }
 
-function backendOptions(env: Env): Record<string, unknown> {
-  const name = `${PREFIX}OPTIONS`;
+/** A backend's options: the JSON variable `name`, then one variable per key (`prefix` + KEY) over it. */
+function backendOptions(env: Env, name: string, prefix: string): Record<string, unknown> {
   const raw = env[name];
   let options: Record<string, unknown> = {};
   if (raw !== undefined && raw.trim() !== '') {
@@ -258,8 +330,8 @@ function backendOptions(env: Env): Record<string, unknown> {
   }
   for (const [key, value] of Object.entries(env)) {
     // Empty is unset, as for every variable (a "NAME=" line left in .env, say).
-    if (key.startsWith(OPTION_PREFIX) && key.length > OPTION_PREFIX.length && value) {
-      options[key.slice(OPTION_PREFIX.length).toLowerCase()] = value;
+    if (key.startsWith(prefix) && key.length > prefix.length && value) {
+      options[key.slice(prefix.length).toLowerCase()] = value;
     }
   }
   return options;
@@ -309,6 +381,145 @@ function trustProxy(env: Env): Config['trustProxy'] {
   return entries;
 }
 
+const WINDOW_FORMAT = 'expected milliseconds or "N second(s)/minute(s)/hour(s)/day(s)"';
+
+/** A window like RATE_LIMIT_WINDOW; `zero` also accepts 0 (meaning none). */
+function windowMs(env: Env, name: string, fallback: string, zero = false): number {
+  const raw = text(env, name, fallback);
+  if (zero && raw.trim() === '0') return 0;
+  const ms = parseWindow(raw);
+  if (ms === undefined) fail(name, zero ? `${WINDOW_FORMAT}, or 0 for none` : WINDOW_FORMAT, raw);
+  return ms;
+}
+
+/** A comma-separated list, entries trimmed, empty ones dropped. */
+function list(env: Env, name: string): string[] {
+  return (env[name] ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
+const COUNTRY_CODES = new Set<string>(getCountries());
+
+function countries(env: Env, name: string): string[] {
+  const codes = list(env, name).map((code) => code.toUpperCase());
+  const bad = codes.find((code) => !COUNTRY_CODES.has(code));
+  if (bad !== undefined)
+    fail(name, 'expected comma-separated ISO 3166-1 alpha-2 country codes such as US,CA,GB', bad);
+  return codes;
+}
+
+/** The libphonenumber-js number types a destination policy may refuse. */
+export const NUMBER_TYPES = [
+  'PREMIUM_RATE',
+  'SHARED_COST',
+  'TOLL_FREE',
+  'VOIP',
+  'PERSONAL_NUMBER',
+  'PAGER',
+  'UAN',
+  'VOICEMAIL',
+  'FIXED_LINE',
+] as const;
+export const DEFAULT_DENIED_NUMBER_TYPES = 'PREMIUM_RATE,SHARED_COST,PAGER,UAN,VOICEMAIL';
+
+function numberTypes(env: Env): string[] {
+  const name = 'DENIED_NUMBER_TYPES';
+  const raw = text(env, name, DEFAULT_DENIED_NUMBER_TYPES);
+  if (raw.trim().toLowerCase() === 'none') return [];
+  const types = list({ [name]: raw }, name).map((type) => type.toUpperCase());
+  const bad = types.find((type) => !(NUMBER_TYPES as readonly string[]).includes(type));
+  if (bad !== undefined)
+    fail(name, `expected none or comma-separated types among ${NUMBER_TYPES.join(', ')}`, bad);
+  return types;
+}
+
+function ratio(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!/^\s*\d*\.?\d+\s*$/.test(raw) || value > 1) fail(name, 'expected a number from 0 to 1', raw);
+  return value;
+}
+
+function fraudGuard(env: Env): FraudGuardSetting {
+  const safeList = list(env, 'FRAUD_GUARD_SAFE_LIST');
+  const bad = safeList.find((entry) => !/^\+\d{1,15}$/.test(entry));
+  if (bad !== undefined) {
+    fail('FRAUD_GUARD_SAFE_LIST', 'expected comma-separated E.164 numbers or prefixes such as +1415555', bad);
+  }
+  return {
+    mode: oneOf(env, 'FRAUD_GUARD', ['enforce', 'monitor', 'off'], 'enforce'),
+    windowMs: windowMs(env, 'FRAUD_GUARD_WINDOW', '1 hour'),
+    minStarts: integer(env, 'FRAUD_GUARD_MIN_STARTS', 20, 1),
+    minConversion: ratio(env, 'FRAUD_GUARD_MIN_CONVERSION', 0.1),
+    graceMs: windowMs(env, 'FRAUD_GUARD_GRACE', '2 minutes', true),
+    blockMs: windowMs(env, 'FRAUD_GUARD_BLOCK', '12 hours'),
+    safeList,
+  };
+}
+
+function smsBudget(env: Env): RateLimitSetting | undefined {
+  // Read both, so an unset budget still checks its window.
+  const window = windowMs(env, 'SMS_BUDGET_WINDOW', '1 hour');
+  const raw = env.SMS_BUDGET_MAX;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return { max: integer(env, 'SMS_BUDGET_MAX', 0, 1), windowMs: window };
+}
+
+function testPhoneNumbers(env: Env): Record<string, string> {
+  const name = 'TEST_PHONE_NUMBERS';
+  const numbers: Record<string, string> = {};
+  for (const entry of list(env, name)) {
+    const match = /^(\+[1-9]\d{1,14})\s*=\s*(\d{4,10})$/.exec(entry);
+    if (!match) fail(name, 'expected comma-separated +E164=CODE pairs with 4 to 10 digit codes', entry);
+    numbers[match[1]!] = match[2]!;
+  }
+  return numbers;
+}
+
+function instant(env: Env, name: string): Date | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const date = new Date(raw);
+  // ISO 8601 with a date part; Date alone would also take "March 7" and the like.
+  if (!/^\d{4}-\d{2}-\d{2}/.test(raw) || Number.isNaN(date.getTime())) {
+    fail(name, 'expected an ISO 8601 instant such as 2027-01-31T00:00:00Z', raw);
+  }
+  return date;
+}
+
+function publicUrl(env: Env): string | undefined {
+  const raw = env.PUBLIC_URL?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['http:', 'https:'].includes(url.protocol) || url.search || url.hash || url.username) {
+    fail('PUBLIC_URL', 'expected an http(s) origin such as https://verify.example.com (a path allowed)', raw);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function serverSecret(env: Env): string | undefined {
+  const raw = env.SERVER_SECRET;
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < 32) fail('SERVER_SECRET', 'expected at least 32 characters', raw);
+  return raw;
+}
+
+function fallbackBackend(env: Env): string | undefined {
+  const name = `${PREFIX}FALLBACK_BACKEND`;
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  if (!BACKEND_NAME.test(raw)) fail(name, 'expected a built-in backend name or "module.ClassName"', raw);
+  return raw;
+}
+
 /** Parses and validates the environment; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const minTokenLength = integer(env, `${PREFIX}MIN_TOKEN_LENGTH`, 6, 1, 10);
@@ -324,7 +535,7 @@ export function loadConfig(env: Env = process.env): Config {
   const codeExpirySeconds = integer(env, `${PREFIX}SECURITY_CODE_EXPIRATION_SECONDS`, expiryTime, 1);
 
   const backend = text(env, `${PREFIX}BACKEND`, 'console').trim();
-  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z_$][\w$]*)?$/.test(backend)) {
+  if (!BACKEND_NAME.test(backend)) {
     fail(`${PREFIX}BACKEND`, 'expected a built-in backend name or "module.ClassName"', backend);
   }
 
@@ -340,7 +551,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   return {
     backend,
-    backendOptions: backendOptions(env),
+    backendOptions: backendOptions(env, `${PREFIX}OPTIONS`, OPTION_PREFIX),
     tokenLength,
     minTokenLength,
     message: text(env, `${PREFIX}MESSAGE`, DEFAULT_MESSAGE),
@@ -372,6 +583,19 @@ export function loadConfig(env: Env = process.env): Config {
     logPhoneNumbers: oneOf(env, 'LOG_PHONE_NUMBERS', ['masked', 'full'], 'masked'),
     trustProxy: trustProxy(env),
     sendTimeoutMs: sendTimeout(env),
+    allowedCountries: countries(env, 'ALLOWED_COUNTRIES'),
+    deniedCountries: countries(env, 'DENIED_COUNTRIES'),
+    deniedNumberTypes: numberTypes(env),
+    phoneResendIntervalMs: windowMs(env, 'PHONE_RESEND_INTERVAL', '0', true),
+    prefixRateLimit: rateLimit(env, 'PREFIX_RATE_LIMIT_MAX', 'PREFIX_RATE_LIMIT_WINDOW', 50, '1 hour'),
+    fraudGuard: fraudGuard(env),
+    smsBudget: smsBudget(env),
+    testPhoneNumbers: testPhoneNumbers(env),
+    testPhoneNumbersUntil: instant(env, 'TEST_PHONE_NUMBERS_UNTIL'),
+    fallbackBackend: fallbackBackend(env),
+    fallbackBackendOptions: backendOptions(env, `${PREFIX}FALLBACK_OPTIONS`, FALLBACK_OPTION_PREFIX),
+    publicUrl: publicUrl(env),
+    serverSecret: serverSecret(env),
   };
 }
 

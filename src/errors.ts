@@ -13,6 +13,8 @@ export const PROBLEMS = {
   security_code_expired: { status: 400, title: 'Security code has expired' },
   security_code_already_verified: { status: 400, title: 'Security code was already used' },
   unauthorized: { status: 401, title: 'Unauthorized' },
+  destination_not_allowed: { status: 403, title: 'Destination not allowed' },
+  destination_blocked: { status: 403, title: 'Destination blocked' },
   not_found: { status: 404, title: 'Not found' },
   request_timeout: { status: 408, title: 'Request timeout' },
   payload_too_large: { status: 413, title: 'Payload too large' },
@@ -90,6 +92,8 @@ export const TooManyAttempts = define(
 export const NotFound = define('not_found', '%s');
 export const Unauthorized = define('unauthorized', '%s');
 export const RateLimited = define('rate_limited', '%s');
+export const DestinationNotAllowed = define('destination_not_allowed', '%s');
+export const DestinationBlocked = define('destination_blocked', '%s');
 export const BackendError = define('backend_error', 'The SMS backend could not send the message.');
 export const ServiceUnavailable = define(
   'service_unavailable',

@@ -203,6 +203,7 @@ export async function build(t: Test, options: BuildOptions = {}): Promise<TestAp
     LOG_PHONE_NUMBERS: 'full',
     RATE_LIMIT_MAX: '100000',
     PHONE_RATE_LIMIT_MAX: '100000',
+    PREFIX_RATE_LIMIT_MAX: '100000',
     ...options.env,
   };
   env.DATABASE_URL ??= await sqliteUrl(t);

@@ -37,6 +37,19 @@ export const SUCCESS_EXAMPLES: Record<string, Record<string, unknown>> = {
       attempts: 0,
     },
   },
+  'get /v1/fraud-guard/blocks': {
+    '200': {
+      blocks: [
+        {
+          prefix: '+4477009',
+          blocked_at: '2026-01-01T12:00:00.000Z',
+          until: '2026-01-02T00:00:00.000Z',
+          starts: 40,
+          approvals: 0,
+        },
+      ],
+    },
+  },
   'get /healthz': { '200': { status: 'ok' } },
   'get /readyz': { '200': { status: 'ok' } },
 };
@@ -49,6 +62,9 @@ const DETAILS: Record<ProblemCode, string> = {
   security_code_expired: 'The security code has expired; start a new verification.',
   security_code_already_verified: 'The security code was already used.',
   unauthorized: 'Send a valid API key as "Authorization: Bearer <key>".',
+  destination_not_allowed: 'Numbers of this country (XY) are not accepted by this service.',
+  destination_blocked:
+    'Verifications to this destination are paused after unusual traffic; retry in 3600 second(s).',
   not_found: 'No verification with id "01a21301-9300-7c3a-9f1e-5b2d8c4a7e61"',
   request_timeout: 'The request did not arrive in full within 30 seconds.',
   payload_too_large: 'The request body is larger than this service accepts.',

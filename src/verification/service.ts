@@ -52,6 +52,16 @@ export interface VerificationSettings {
   phoneQuota?: PhoneQuota;
   /** SEND_TIMEOUT: the deadline of a send through a backend without a TIMEOUT of its own */
   sendTimeoutMs?: number;
+  /** the SMS-bill protections (test numbers, destination policy, prefix limit, fraud guard, budget) */
+  admission?: AdmissionChecks;
+}
+
+/** What the service asks of the SMS-bill protections (src/abuse/admission.ts). */
+export interface AdmissionChecks {
+  testCode(phoneNumber: string): string | undefined;
+  checkDestination(phoneNumber: string): void;
+  admit(phoneNumber: string): Promise<void>;
+  approved(phoneNumber: string, startedAt: Date): Promise<void>;
 }
 
 /**
@@ -68,9 +78,11 @@ export type CheckOutcome = 'approved' | 'invalid' | 'expired' | 'already_verifie
 
 /** Hooks for metrics; each is optional and must not throw. */
 export interface VerificationObserver {
-  started?(backend: string): void;
+  started?(backend: string, phoneNumber: string): void;
   sent?(backend: string, seconds: number, ok: boolean): void;
-  checked?(backend: string, outcome: CheckOutcome): void;
+  checked?(backend: string, outcome: CheckOutcome, phoneNumber: string): void;
+  /** a start the per-number limit refused */
+  phoneLimited?(): void;
 }
 
 export interface StartRequest {
@@ -179,13 +191,28 @@ export class VerificationService {
   }
 
   async start(request: StartRequest): Promise<StartedVerification> {
-    const phoneNumber = normalizePhoneNumber(request.phoneNumber);
-    const slot = await this.settings.phoneQuota?.take(phoneNumber);
+    const phoneNumber = this.#normalize(request.phoneNumber);
+    const { admission } = this.settings;
+    // A test number gets its fixed code, sends nothing and skips every limit but the per-IP one.
+    const testCode = admission?.testCode(phoneNumber);
+    if (testCode !== undefined) return this.#start(phoneNumber, request, { reachedBackend: false }, testCode);
+    admission?.checkDestination(phoneNumber);
+    const slot = await this.#takePhoneSlot(phoneNumber);
     const progress = { reachedBackend: false };
     try {
+      await admission?.admit(phoneNumber);
       return await this.#start(phoneNumber, request, progress);
     } catch (error) {
       if (slot && !progress.reachedBackend) await slot.release().catch(() => {});
+      throw error;
+    }
+  }
+
+  async #takePhoneSlot(phoneNumber: string) {
+    try {
+      return await this.settings.phoneQuota?.take(phoneNumber);
+    } catch (error) {
+      this.observer.phoneLimited?.();
       throw error;
     }
   }
@@ -194,11 +221,12 @@ export class VerificationService {
     phoneNumber: string,
     request: StartRequest,
     progress: { reachedBackend: boolean },
+    testCode?: string,
   ): Promise<StartedVerification> {
     // This start's code and message are censored from the backend's log lines while it runs.
     const held = this.#secrets.hold();
     try {
-      return await this.#startHolding(phoneNumber, request, progress, held);
+      return await this.#startHolding(phoneNumber, request, progress, held, testCode);
     } finally {
       held.release();
     }
@@ -209,11 +237,12 @@ export class VerificationService {
     request: StartRequest,
     progress: { reachedBackend: boolean },
     held: HeldSecrets,
+    testCode: string | undefined,
   ): Promise<StartedVerification> {
     const { backend, settings } = this;
-    const securityCode = String(
-      await withTokenLength(backend, request.codeLength, () => backend.generateSecurityCode()),
-    );
+    const securityCode =
+      testCode ??
+      String(await withTokenLength(backend, request.codeLength, () => backend.generateSecurityCode()));
     held.holdCode(securityCode);
     const appName = request.appName ?? settings.appName;
     const serviceId = request.serviceId ?? this.#serviceId;
@@ -252,7 +281,11 @@ export class VerificationService {
         expiresAt,
       }));
     }
-    this.observer.started?.(settings.backendName);
+    if (testCode !== undefined) {
+      if (othersPending) await this.store.supersedeOthers(serviceId, phoneNumber, id, now);
+      return { id, sessionToken, phoneNumber, status: 'pending', createdAt, expiresAt };
+    }
+    this.observer.started?.(settings.backendName, phoneNumber);
 
     progress.reachedBackend = true;
     const sent = await sendWithDeadline(this.#channel, { number: phoneNumber, message, code: securityCode });
@@ -311,10 +344,13 @@ export class VerificationService {
     const decision = usesBaseValidation(this.backend)
       ? await this.#decide(securityCode, record.phoneNumber, token)
       : await this.#customDecision(securityCode, record.phoneNumber, token);
-    this.observer.checked?.(this.settings.backendName, outcomeOf(decision.status));
+    this.observer.checked?.(this.settings.backendName, outcomeOf(decision.status), record.phoneNumber);
     const latest = decision.record ?? record;
     switch (decision.status) {
       case SECURITY_CODE_VALID:
+        // The first approval of a session is the conversion the fraud guard counts.
+        if (latest.approvals === 1)
+          await this.settings.admission?.approved(latest.phoneNumber, latest.createdAt);
         return { outcome: 'approved', record: latest };
       case SECURITY_CODE_TOO_MANY_ATTEMPTS:
         return { outcome: 'locked', record: latest };
@@ -342,13 +378,24 @@ export class VerificationService {
     return this.store.approve(id, this.clock());
   }
 
+  /** E.164, or a TEST_PHONE_NUMBERS entry as written (reserved ranges such as +1 555 01xx are not valid numbers). */
+  #normalize(input: string): string {
+    const trimmed = input.trim();
+    if (this.settings.admission?.testCode(trimmed) !== undefined) return trimmed;
+    return normalizePhoneNumber(input);
+  }
+
   async verify(request: VerifyRequest): Promise<ApprovedVerification> {
-    const phoneNumber = normalizePhoneNumber(request.phoneNumber);
+    const phoneNumber = this.#normalize(request.phoneNumber);
     const decision = usesBaseValidation(this.backend)
       ? await this.#decide(request.securityCode, phoneNumber, request.sessionToken)
       : await this.#customDecision(request.securityCode, phoneNumber, request.sessionToken);
-    this.observer.checked?.(this.settings.backendName, outcomeOf(decision.status));
+    this.observer.checked?.(this.settings.backendName, outcomeOf(decision.status), phoneNumber);
     if (decision.status === SECURITY_CODE_VALID && decision.record) {
+      // The first approval of a session is the conversion the fraud guard counts.
+      if (decision.record.approvals === 1) {
+        await this.settings.admission?.approved(phoneNumber, decision.record.createdAt);
+      }
       return { status: 'approved', phoneNumber, verifiedAt: decision.record.verifiedAt ?? this.clock() };
     }
     throw errorFor(decision.status);

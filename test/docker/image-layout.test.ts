@@ -123,7 +123,7 @@ t.test('the server starts from the image layout as CMD starts it', async (t) => 
   await docs.arrayBuffer();
   t.match(
     await (await fetch(`${origin}/metrics`)).text(),
-    /phone_verify_verifications_approved_total\{backend="console"\} 1/,
+    /phone_verify_verifications_approved_total\{backend="console",country="US"\} 1/,
   );
 
   server.child.kill('SIGTERM');

@@ -25,6 +25,7 @@ async function killedUnderLoad(t: Test, url: string): Promise<string[]> {
       LOG_LEVEL: 'silent',
       RATE_LIMIT_MAX: '100000',
       PHONE_RATE_LIMIT_MAX: '100000',
+      PREFIX_RATE_LIMIT_MAX: '100000',
     },
     stdio: 'ignore',
   });

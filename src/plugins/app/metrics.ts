@@ -2,7 +2,9 @@
 // latency, HTTP request durations and the process's default metrics. Each app instance has its own
 // Registry, so several apps in one process (tests) never share or clash over metrics.
 import fp from 'fastify-plugin';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { AdmissionObserver, RefusalReason } from '../../abuse/admission.js';
+import { numberFacts } from '../../abuse/number-facts.js';
 import type { CheckOutcome, VerificationObserver } from '../../verification/service.js';
 
 export interface Metrics {
@@ -14,6 +16,8 @@ export interface Metrics {
 declare module 'fastify' {
   interface FastifyInstance {
     metrics: Metrics;
+    /** hooks of the SMS-bill protections' metrics */
+    admissionObserver: AdmissionObserver;
   }
 }
 
@@ -27,14 +31,14 @@ export default fp(
 
     const started = new Counter({
       name: 'phone_verify_verifications_started_total',
-      help: 'Verifications started (a code was generated and handed to the backend)',
-      labelNames: ['backend'] as const,
+      help: 'Verifications started (a code was generated and handed to the backend), by country of the number',
+      labelNames: ['backend', 'country'] as const,
       registers: [registry],
     });
     const approved = new Counter({
       name: 'phone_verify_verifications_approved_total',
-      help: 'Code checks that approved a verification',
-      labelNames: ['backend'] as const,
+      help: 'Code checks that approved a verification, by country of the number',
+      labelNames: ['backend', 'country'] as const,
       registers: [registry],
     });
     const failed = new Counter({
@@ -63,10 +67,41 @@ export default fp(
       registers: [registry],
     });
 
+    const refused = new Counter({
+      name: 'phone_verify_starts_refused_total',
+      help: 'Starts refused before anything was sent, by the check that refused them',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    });
+    const wouldBlock = new Counter({
+      name: 'phone_verify_fraud_guard_would_block_total',
+      help: 'Starts the fraud guard would have refused (FRAUD_GUARD=monitor)',
+      registers: [registry],
+    });
+    new Gauge({
+      name: 'phone_verify_fraud_guard_blocked_prefixes',
+      help: 'Destination prefixes the fraud guard blocks now',
+      registers: [registry],
+      async collect() {
+        if (fastify.hasDecorator('admission')) this.set((await fastify.admission.blocks()).length);
+      },
+    });
+
     // Every label combination from the start, so rates work from the first scrape.
     const backend = fastify.config.backend;
-    started.inc({ backend }, 0);
-    approved.inc({ backend }, 0);
+    for (const reason of [
+      'ip_limit',
+      'country',
+      'number_type',
+      'phone_limit',
+      'resend_interval',
+      'prefix_limit',
+      'fraud_guard',
+      'budget',
+    ] satisfies RefusalReason[]) {
+      refused.inc({ reason }, 0);
+    }
+    wouldBlock.inc(0);
     for (const reason of [
       'invalid',
       'expired',
@@ -78,17 +113,24 @@ export default fp(
     }
 
     const observer: VerificationObserver = {
-      started: (name) => started.inc({ backend: name }),
+      started: (name, phoneNumber) =>
+        started.inc({ backend: name, country: numberFacts(phoneNumber).country }),
       sent: (name, seconds, ok) => {
         sendDuration.observe({ backend: name, result: ok ? 'ok' : 'error' }, seconds);
         if (!ok) failed.inc({ backend: name, reason: 'send_failed' });
       },
-      checked: (name, outcome) => {
-        if (outcome === 'approved') approved.inc({ backend: name });
+      phoneLimited: () => refused.inc({ reason: 'phone_limit' }),
+      checked: (name, outcome, phoneNumber) => {
+        if (outcome === 'approved')
+          approved.inc({ backend: name, country: numberFacts(phoneNumber).country });
         else failed.inc({ backend: name, reason: outcome });
       },
     };
     fastify.decorate('verificationObserver', observer);
+    fastify.decorate('admissionObserver', {
+      refused: (reason: RefusalReason) => refused.inc({ reason }),
+      wouldBlock: () => wouldBlock.inc(),
+    } satisfies AdmissionObserver);
     fastify.decorate('metrics', { registry, purged });
 
     fastify.addHook('onResponse', async (request, reply) => {

@@ -27,6 +27,7 @@ export default fp(
         backendName: config.backend,
         phoneQuota: fastify.hasDecorator('phoneQuota') ? fastify.phoneQuota : undefined,
         sendTimeoutMs: config.sendTimeoutMs,
+        admission: fastify.hasDecorator('admission') ? fastify.admission : undefined,
       },
       fastify.log.child({ module: 'verification' }),
       fastify.verificationObserver,

@@ -46,8 +46,13 @@ export default fp(
         }
       },
       // The plugin has set Retry-After and the x-ratelimit-* headers on the reply already.
-      errorResponseBuilder: (_request, context) =>
-        new RateLimited(`Too many requests from this client; retry in ${context.after}.`),
+      errorResponseBuilder: (request, context) => {
+        // Counted as a refused start only on the route that starts verifications.
+        if (request.method === 'POST' && request.routeOptions.url === '/v1/verifications') {
+          if (fastify.hasDecorator('admissionObserver')) fastify.admissionObserver.refused?.('ip_limit');
+        }
+        return new RateLimited(`Too many requests from this client; retry in ${context.after}.`);
+      },
     });
     const limitByIp = fastify.rateLimit();
     fastify.addHook('onRequest', async (request, reply) => {

@@ -28,6 +28,8 @@ const verificationsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             'unauthorized',
             'payload_too_large',
             'unsupported_media_type',
+            'destination_not_allowed',
+            'destination_blocked',
             'rate_limited',
             'internal_error',
             'backend_error',

@@ -31,7 +31,7 @@ t.test('metrics follow the flow', async (t) => {
   t.match(first.body, /^# HELP process_cpu_user_seconds_total/m, 'default process metrics');
   t.match(first.body, /^nodejs_eventloop_lag_seconds /m);
   let metric = await scrape(target);
-  t.equal(metric('phone_verify_verifications_started_total{backend="console"}'), 0, 'present from the start');
+  t.equal(metric('phone_verify_starts_refused_total{reason="fraud_guard"}'), 0, 'present from the start');
   t.equal(metric(FAILED('expired')), 0);
 
   const started = await startVerification(target);
@@ -56,8 +56,8 @@ t.test('metrics follow the flow', async (t) => {
   }
 
   metric = await scrape(target);
-  t.equal(metric('phone_verify_verifications_started_total{backend="console"}'), 2);
-  t.equal(metric('phone_verify_verifications_approved_total{backend="console"}'), 1);
+  t.equal(metric('phone_verify_verifications_started_total{backend="console",country="US"}'), 2);
+  t.equal(metric('phone_verify_verifications_approved_total{backend="console",country="US"}'), 1);
   t.equal(metric(FAILED('invalid')), 3, 'wrong codes, the one reaching the lock included');
   t.equal(metric(FAILED('already_verified')), 1);
   t.equal(metric(FAILED('too_many_attempts')), 1);
@@ -107,7 +107,7 @@ t.test('a failed send counts as send_failed with an error latency (plugin on a b
   await app.register(configPlugin, { config: loadConfig({}) });
   await app.register(metrics);
   await app.ready();
-  app.verificationObserver.started?.('twilio');
+  app.verificationObserver.started?.('twilio', '+14155550100');
   app.verificationObserver.sent?.('twilio', 0.3, false);
   const body = await app.metrics.registry.metrics();
   t.match(body, /^phone_verify_verifications_failed_total\{backend="twilio",reason="send_failed"\} 1$/m);
@@ -128,6 +128,6 @@ t.test('each app has its own registry', async (t) => {
   await startVerification(one);
   const metricOne = await scrape(one);
   const metricTwo = await scrape(two);
-  t.equal(metricOne('phone_verify_verifications_started_total{backend="console"}'), 1);
-  t.equal(metricTwo('phone_verify_verifications_started_total{backend="console"}'), 0);
+  t.equal(metricOne('phone_verify_verifications_started_total{backend="console",country="US"}'), 1);
+  t.equal(metricTwo('phone_verify_verifications_started_total{backend="console",country="US"}') ?? 0, 0);
 });

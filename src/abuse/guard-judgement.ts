@@ -1,0 +1,108 @@
+// The fraud guard's judgement of one start, over the counts of its prefixes (the memory store runs
+// it; redis-guard-script.ts is the same steps in Lua, run inside Redis).
+//
+// For each level, narrowest first: judged starts S and approvals A are those in buckets whose
+// grace has passed, within the window, less what narrower blocks already took out (a blocked
+// range's starts must not also condemn the country around it). A level with S ≥ its minStarts and
+// A < minConversion × S is blocked. A start is refused when one of its levels is blocked, unless a
+// narrower level of the same number converts (A ≥ 1 and A ≥ minConversion × S): people who type
+// their codes vouch for their own prefix inside a wider block.
+import type { Block, GuardQuery } from './guard-store.js';
+
+/** One prefix's counts: per bucket started and approved, and excluded (taken out by narrower blocks). */
+export interface PrefixCounts {
+  starts: Map<number, number>;
+  approvals: Map<number, number>;
+  excludedStarts: Map<number, number>;
+  excludedApprovals: Map<number, number>;
+}
+
+export function emptyCounts(): PrefixCounts {
+  return { starts: new Map(), approvals: new Map(), excludedStarts: new Map(), excludedApprovals: new Map() };
+}
+
+interface Sums {
+  judgedStarts: number;
+  judgedApprovals: number;
+  allStarts: number;
+  allApprovals: number;
+}
+
+function sum(map: Map<number, number>, first: number, last: number): number {
+  let total = 0;
+  for (const [bucket, count] of map) {
+    if (bucket < first) map.delete(bucket);
+    else if (bucket <= last) total += count;
+  }
+  return total;
+}
+
+function sums(counts: PrefixCounts, first: number, lastJudged: number): Sums {
+  const excludedStarts = sum(counts.excludedStarts, first, Number.POSITIVE_INFINITY);
+  const excludedApprovals = sum(counts.excludedApprovals, first, Number.POSITIVE_INFINITY);
+  return {
+    judgedStarts: Math.max(0, sum(counts.starts, first, lastJudged) - excludedStarts),
+    judgedApprovals: Math.max(0, sum(counts.approvals, first, lastJudged) - excludedApprovals),
+    allStarts: Math.max(0, sum(counts.starts, first, Number.POSITIVE_INFINITY) - excludedStarts),
+    allApprovals: Math.max(0, sum(counts.approvals, first, Number.POSITIVE_INFINITY) - excludedApprovals),
+  };
+}
+
+export interface Judgement {
+  newBlocks: Block[];
+  /** milliseconds until the block that refuses this start ends; undefined when none does */
+  refusedForMs: number | undefined;
+}
+
+/**
+ * Judges one start. `counts(prefix)` gives a level's counts (created empty); `blockedForMs(prefix)`
+ * the milliseconds its block has left (0 when none); `setBlock` records a new block.
+ */
+export function judge(
+  query: GuardQuery,
+  now: number,
+  counts: (prefix: string) => PrefixCounts,
+  blockedForMs: (prefix: string) => number,
+  setBlock: (block: Block) => void,
+): Judgement {
+  const { bucketMs, minConversion } = query;
+  const first = Math.floor((now - query.windowMs) / bucketMs);
+  const lastJudged = Math.floor((now - query.graceMs) / bucketMs) - 1;
+  const current = Math.floor(now / bucketMs);
+  const newBlocks: Block[] = [];
+  let vouched = false;
+  let refusedForMs: number | undefined;
+  query.levels.forEach((level, index) => {
+    const levelCounts = counts(level.prefix);
+    const s = sums(levelCounts, first, lastJudged);
+    let left = blockedForMs(level.prefix);
+    if (
+      left <= 0 &&
+      s.judgedStarts >= level.minStarts &&
+      s.judgedApprovals < minConversion * s.judgedStarts
+    ) {
+      const block = {
+        prefix: level.prefix,
+        blockedAt: now,
+        until: now + query.blockMs,
+        starts: s.judgedStarts,
+        approvals: s.judgedApprovals,
+      };
+      setBlock(block);
+      newBlocks.push(block);
+      left = query.blockMs;
+      for (const wider of query.levels.slice(index + 1)) {
+        const widerCounts = counts(wider.prefix);
+        add(widerCounts.excludedStarts, current, s.allStarts);
+        add(widerCounts.excludedApprovals, current, s.allApprovals);
+      }
+    }
+    if (left > 0 && !vouched) refusedForMs = Math.max(refusedForMs ?? 0, left);
+    if (s.judgedApprovals >= 1 && s.judgedApprovals >= minConversion * s.judgedStarts) vouched = true;
+  });
+  return { newBlocks, refusedForMs };
+}
+
+export function add(map: Map<number, number>, bucket: number, count: number): void {
+  if (count > 0) map.set(bucket, (map.get(bucket) ?? 0) + count);
+}

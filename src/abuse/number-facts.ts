@@ -1,0 +1,36 @@
+// What the SMS-bill protections need to know of a number: its country, calling code and type
+// (libphonenumber-js with full metadata, as the service's parser uses). Cached: a start and its
+// verify ask about the same number, and parsing is the costly part.
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+
+export interface NumberFacts {
+  /** ISO 3166-1 alpha-2, or "ZZ" for numbers of no single country (+800, +882 …) */
+  country: string;
+  /** the country calling code's digits, "44" for +44 */
+  callingCode: string;
+  /** libphonenumber's NumberType, or "UNKNOWN" */
+  type: string;
+}
+
+const LIMIT = 5_000;
+let recent = new Map<string, NumberFacts>();
+let previous = new Map<string, NumberFacts>();
+
+/** Facts of a number already in E.164 (normalizePhoneNumber's output). */
+export function numberFacts(e164: string): NumberFacts {
+  let facts = recent.get(e164) ?? previous.get(e164);
+  if (facts === undefined) {
+    const parsed = parsePhoneNumberFromString(e164);
+    facts = {
+      country: parsed?.country ?? 'ZZ',
+      callingCode: parsed?.countryCallingCode ?? e164.slice(1, 2),
+      type: parsed?.getType() ?? 'UNKNOWN',
+    };
+    if (recent.size >= LIMIT) {
+      previous = recent;
+      recent = new Map();
+    }
+    recent.set(e164, facts);
+  }
+  return facts;
+}

@@ -1,0 +1,31 @@
+// Decorates the SMS-bill protections (src/abuse/): counted in Redis when REDIS_URL is set (shared
+// by every replica, with the RATE_LIMIT_ON_REDIS_ERROR fallback), else in this process's memory.
+import fp from 'fastify-plugin';
+import { Admission } from '../../abuse/admission.js';
+import { FailoverGuardStore } from '../../abuse/failover-guard-store.js';
+import type { GuardStore } from '../../abuse/guard-store.js';
+import { MemoryGuardStore } from '../../abuse/memory-guard-store.js';
+import { RedisGuardStore } from '../../abuse/redis-guard-store.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    admission: Admission;
+  }
+}
+
+export default fp(
+  async (fastify) => {
+    const { config } = fastify;
+    const log = fastify.log.child({ module: 'sms-bill-protection' });
+    const store: GuardStore = fastify.redis
+      ? new FailoverGuardStore(
+          new RedisGuardStore(fastify.redis, `${config.redisKeyPrefix}abuse:`),
+          config.rateLimitOnRedisError,
+          log,
+        )
+      : new MemoryGuardStore();
+    const observer = fastify.hasDecorator('admissionObserver') ? fastify.admissionObserver : {};
+    fastify.decorate('admission', new Admission(config, store, log, observer));
+  },
+  { name: 'admission', dependencies: ['config', 'redis'] },
+);
