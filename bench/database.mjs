@@ -1,7 +1,7 @@
 // The benchmark's databases: a temp SQLite file or a fresh PostgreSQL database, migrated with the
 // service's own migrations, then filled directly (not through HTTP) with old sessions (--rows) and
 // with the pool of live sessions whose right code the verify phase sends.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -95,14 +95,17 @@ export async function addOldSessions(database, count) {
  * Adds `count` live, pending sessions over `numbers` (in turn), hashed exactly as the service hashes
  * them, and returns the verify requests that approve them (each once: codes are single-use).
  */
-export async function addSessionPool(database, count, numbers) {
-  const { hashCode, hashToken } = await import(distModule('verification/secrets.js'));
+export async function addSessionPool(database, count, numbers, twilioService) {
+  const { hashCode, hashToken, sessionTokenFor } = await import(distModule('verification/secrets.js'));
   const now = new Date();
   const expires = new Date(now.getTime() + 3_600_000);
+  const serviceId = twilioService ?? 'default';
   const sessions = Array.from({ length: count }, (_, i) => {
-    const token = randomBytes(32).toString('base64url');
+    // A /v2 session is checked by its VE SID (its id, a UUID) and has the token derived from it.
+    const id = twilioService ? randomUUID() : `pool-${i}`;
+    const token = twilioService ? sessionTokenFor(id) : randomBytes(32).toString('base64url');
     return {
-      id: `pool-${i}`,
+      id,
       phone: numbers[i % numbers.length],
       token,
       tokenHash: hashToken(token),
@@ -116,11 +119,11 @@ export async function addSessionPool(database, count, numbers) {
     try {
       db.pragma('journal_mode = WAL');
       const insert = db.prepare(`INSERT INTO verifications ${columns}
-        VALUES (?, 'default', ?, 'sms', 'pending', ?, ?, 0, 0, 'bench', NULL, ?, ?, ?)`);
+        VALUES (?, ?, ?, 'sms', 'pending', ?, ?, 0, 0, 'bench', NULL, ?, ?, ?)`);
       const [created, expiresAt] = [now.toISOString(), expires.toISOString()];
       db.transaction(() => {
         for (const s of sessions)
-          insert.run(s.id, s.phone, s.tokenHash, s.codeHash, created, expiresAt, created);
+          insert.run(s.id, serviceId, s.phone, s.tokenHash, s.codeHash, created, expiresAt, created);
       })();
     } finally {
       db.close();
@@ -133,7 +136,7 @@ export async function addSessionPool(database, count, numbers) {
         const batch = sessions.slice(start, start + 5_000);
         await client.query(
           `INSERT INTO verifications ${columns}
-           SELECT id, 'default', phone, 'sms', 'pending', th, ch, 0, 0, 'bench', NULL, $5, $6, $5
+           SELECT id, $7, phone, 'sms', 'pending', th, ch, 0, 0, 'bench', NULL, $5, $6, $5
            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS s(id, phone, th, ch)`,
           [
             batch.map((s) => s.id),
@@ -142,6 +145,7 @@ export async function addSessionPool(database, count, numbers) {
             batch.map((s) => s.codeHash),
             now,
             expires,
+            serviceId,
           ],
         );
       }
@@ -150,7 +154,34 @@ export async function addSessionPool(database, count, numbers) {
       await client.end();
     }
   }
+  if (twilioService) {
+    return sessions.map((s) => `VerificationSid=VE${s.id.replaceAll('-', '')}&Code=${BENCH_CODE}`);
+  }
   return sessions.map((s) =>
     JSON.stringify({ phone_number: s.phone, security_code: BENCH_CODE, session_token: s.token }),
   );
+}
+
+/** Adds a Twilio Verify service (a tenant) for the /v2 phases; returns its VA SID. */
+export async function addTwilioService(database) {
+  const sid = `VA${randomBytes(16).toString('hex')}`;
+  const sql = 'INSERT INTO services (id, name, settings, created_at) VALUES ($1, $2, $3, $4)';
+  const params = [sid, 'Bench', '{}', new Date().toISOString()];
+  if (database.kind === 'sqlite') {
+    const db = new Database(database.url.slice('file:'.length));
+    try {
+      db.prepare(sql.replace(/\$\d/g, '?')).run(...params);
+    } finally {
+      db.close();
+    }
+    return sid;
+  }
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    await client.query(sql, params);
+  } finally {
+    await client.end();
+  }
+  return sid;
 }

@@ -45,7 +45,16 @@ class Latencies {
  * Runs POST `path` with bodies[0], bodies[1], … (wrapping around, which the result reports).
  * Returns req/s, latency percentiles, non-2xx count, the service's peak RSS and CPU ms per request.
  */
-export async function runPhase({ service, name, path, bodies, connections, duration, warmup }) {
+export async function runPhase({
+  service,
+  name,
+  path,
+  bodies,
+  connections,
+  duration,
+  warmup,
+  contentType = 'application/json',
+}) {
   let next = 0;
   const base = {
     url: service.url,
@@ -54,7 +63,7 @@ export async function runPhase({ service, name, path, bodies, connections, durat
       {
         method: 'POST',
         path,
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': contentType },
         setupRequest(request) {
           request.body = bodies[next++ % bodies.length];
           return request;

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { addOldSessions, addSessionPool, BENCH_CODE, createDatabase } from './database.mjs';
+import { addOldSessions, addSessionPool, addTwilioService, BENCH_CODE, createDatabase } from './database.mjs';
 import { runPhase } from './load.mjs';
 import { validPhoneNumbers } from './numbers.mjs';
 import { ensureBuilt, startService, stopAllServices, writeNullSender } from './service.mjs';
@@ -18,7 +18,8 @@ const USAGE = `usage: npm run bench -- [options]
   --db KIND         sqlite | postgresql (default: sqlite, plus postgresql when BENCH_DATABASE_URL is set)
   --rows N[,M…]     first fill the table with N old sessions (default 0); with a list, one run per
                     count, and the growth of verify p50 from the first count to the last
-  --phases LIST     start,verify (default both)
+  --phases LIST     start,verify,v2start,v2check (default all: /v1 start and verify, then Twilio
+                    Verify v2's start and VerificationCheck on /v2)
   --backend NAME    null (a plugin that sends nothing; default) | console (built in; logs each message)
   --cpu-prof DIR    run the service with --cpu-prof, writing the profile into DIR
 BENCH_DATABASE_URL: a PostgreSQL URL whose user may CREATE DATABASE; a fresh database is created
@@ -36,7 +37,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '50' },
     db: { type: 'string' },
     rows: { type: 'string', default: '0' },
-    phases: { type: 'string', default: 'start,verify' },
+    phases: { type: 'string', default: 'start,verify,v2start,v2check' },
     backend: { type: 'string', default: 'null' },
     'cpu-prof': { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -82,7 +83,10 @@ for (const kind of kinds) {
     process.exit(2);
   }
 }
-if (!['null', 'console'].includes(flags.backend) || phases.some((p) => !['start', 'verify'].includes(p))) {
+if (
+  !['null', 'console'].includes(flags.backend) ||
+  phases.some((p) => !['start', 'verify', 'v2start', 'v2check'].includes(p))
+) {
   console.error(USAGE);
   process.exit(2);
 }
@@ -114,6 +118,10 @@ async function benchDatabase(kind, rows, startNumbers, poolNumbers) {
   }
   const verifyBodies = phases.includes('verify')
     ? await addSessionPool(database, (warmup + duration) * MAX_VERIFY_RATE, poolNumbers)
+    : [];
+  const twilioService = phases.some((p) => p.startsWith('v2')) ? await addTwilioService(database) : undefined;
+  const checkBodies = phases.includes('v2check')
+    ? await addSessionPool(database, (warmup + duration) * MAX_VERIFY_RATE, poolNumbers, twilioService)
     : [];
 
   const backendEnv =
@@ -151,6 +159,19 @@ async function benchDatabase(kind, rows, startNumbers, poolNumbers) {
       await runPhase({ ...common, name: 'verify', path: '/v1/verifications/verify', bodies: verifyBodies }),
     );
   }
+  const form = 'application/x-www-form-urlencoded';
+  if (phases.includes('v2start')) {
+    // The same numbers as /v1's starts, in another service: each is one send to its number there.
+    const bodies = startNumbers.map((n) => `To=${encodeURIComponent(n)}&Channel=sms`);
+    const path = `/v2/Services/${twilioService}/Verifications`;
+    results.push(await runPhase({ ...common, name: 'v2start', path, bodies, contentType: form }));
+  }
+  if (phases.includes('v2check')) {
+    const path = `/v2/Services/${twilioService}/VerificationCheck`;
+    results.push(
+      await runPhase({ ...common, name: 'v2check', path, bodies: checkBodies, contentType: form }),
+    );
+  }
   await service.stop();
   await database.drop();
   database = undefined;
@@ -185,7 +206,8 @@ try {
   ensureBuilt(log);
   // Starts each get a number of their own; the pool's numbers are apart from them (a start would
   // cancel a pool session of its number) and shared by several pool sessions each.
-  const starts = phases.includes('start') ? (warmup + duration) * MAX_START_RATE : 0;
+  const starts =
+    phases.includes('start') || phases.includes('v2start') ? (warmup + duration) * MAX_START_RATE : 0;
   log(`generating ${starts + POOL_NUMBERS} valid phone numbers`);
   const numbers = validPhoneNumbers(starts + POOL_NUMBERS);
   const [startNumbers, poolNumbers] = [numbers.slice(0, starts), numbers.slice(starts)];

@@ -18,11 +18,13 @@ import rateLimit from './plugins/external/rate-limit.js';
 import redis from './plugins/external/redis.js';
 import swagger from './plugins/external/swagger.js';
 import swaggerUi from './plugins/external/swagger-ui.js';
+import djangoRoutes from './routes/django/phone.js';
 import metricsRoutes from './routes/metrics.js';
 import openapiRoutes from './routes/openapi.js';
 import opsRoutes from './routes/ops.js';
 import fraudGuardRoutes from './routes/v1/fraud-guard.js';
 import verificationsRoutes from './routes/v1/verifications.js';
+import twilioRoutes from './routes/v2/twilio.js';
 import { ProblemSchema } from './schemas/problem.js';
 
 export interface AppOptions {
@@ -71,6 +73,24 @@ export default fp<AppOptions>(
         await v1.register(fraudGuardRoutes);
       },
       { prefix: '/v1' },
+    );
+    await fastify.register(
+      async (v2) => {
+        v2.addHook('onRequest', v2.rateLimit());
+        await v2.register(twilioRoutes);
+      },
+      { prefix: '/v2' },
+    );
+    await fastify.register(
+      async (django) => {
+        django.addHook('onRequest', django.rateLimit());
+        django.addHook('onRequest', django.requireApiKey);
+        django.addHook('onSend', async (_request, reply) => {
+          reply.header('cache-control', 'no-store');
+        });
+        await django.register(djangoRoutes);
+      },
+      { prefix: '/api/phone' },
     );
   },
   { name: 'phone-verify' },

@@ -182,3 +182,19 @@ export function messageLoggerOf(backend: BaseBackend): BackendLogger {
 export function usesBaseValidation(backend: BaseBackend): boolean {
   return backend.validateSecurityCode === BaseBackend.prototype.validateSecurityCode;
 }
+
+/**
+ * Calls `generate` with the backend's TOKEN_LENGTH set to `length` for its synchronous part (the
+ * base generateSecurityCode is synchronous), so one service can have its own code length.
+ */
+export function withTokenLength<T>(backend: BaseBackend, length: number | undefined, generate: () => T): T {
+  const runtime = runtimes.get(backend);
+  if (!runtime || length === undefined || length === runtime.tokenLength) return generate();
+  const configured = runtime.tokenLength;
+  runtime.tokenLength = length;
+  try {
+    return generate();
+  } finally {
+    runtime.tokenLength = configured;
+  }
+}

@@ -36,6 +36,11 @@ export type VerificationSql = Record<
   | 'approve'
   | 'recordFailure'
   | 'findById'
+  | 'findLive'
+  | 'resend'
+  | 'cancel'
+  | 'insertSendAttempt'
+  | 'listSendAttempts'
   | 'ping',
   string
 >;
@@ -46,9 +51,16 @@ export type RetentionSql = Record<
   string
 >;
 
+/** The statements of the service (tenant) store. */
+export type ServiceSql = Record<
+  'insert' | 'find' | 'update' | 'deleteVerifications' | 'delete' | 'list',
+  string
+>;
+
 /** Every statement of one dialect, grouped by the store (or job) that runs them. */
 export interface DialectSql {
   verifications: VerificationSql;
+  services: ServiceSql;
   retention: RetentionSql;
 }
 

@@ -5,6 +5,7 @@ import { ServiceUnavailable } from '../errors.js';
 import type {
   CodeCheck,
   NewVerification,
+  SendRecord,
   StoredStatus,
   VerificationRecord,
   VerificationStore,
@@ -25,6 +26,7 @@ function toDate(value: unknown): Date {
 function toRecord(row: Row): VerificationRecord {
   return {
     id: String(row.id),
+    serviceId: String(row.service_id),
     phoneNumber: String(row.phone_number),
     status: String(row.status) as StoredStatus,
     failedAttempts: Number(row.failed_attempts),
@@ -32,6 +34,8 @@ function toRecord(row: Row): VerificationRecord {
     createdAt: toDate(row.created_at),
     expiresAt: toDate(row.expires_at),
     verifiedAt: row.verified_at == null ? null : toDate(row.verified_at),
+    locale: row.locale == null ? null : String(row.locale),
+    updatedAt: toDate(row.updated_at),
   };
 }
 
@@ -120,6 +124,47 @@ export class SqlVerificationStore implements VerificationStore {
   async findById(id: string): Promise<VerificationRecord | null> {
     const row = await this.#first(this.#sql.findById, { id });
     return row ? toRecord(row) : null;
+  }
+
+  async findLive(serviceId: string, phoneNumber: string, now: Date): Promise<VerificationRecord | null> {
+    const row = await this.#first(this.#sql.findLive, { service_id: serviceId, phone: phoneNumber, now });
+    return row ? toRecord(row) : null;
+  }
+
+  async resend(id: string, codeHash: string, expiresAt: Date, now: Date): Promise<VerificationRecord | null> {
+    const row = await this.#first(this.#sql.resend, { id, code_hash: codeHash, expires_at: expiresAt, now });
+    return row ? toRecord(row) : null;
+  }
+
+  async cancel(id: string, now: Date): Promise<VerificationRecord | null> {
+    const row = await this.#first(this.#sql.cancel, { id, now });
+    return row ? toRecord(row) : null;
+  }
+
+  async insertSendAttempt(attempt: {
+    id: string;
+    verificationId: string;
+    backend: string;
+    status: string;
+    now: Date;
+  }): Promise<void> {
+    await this.#run(this.#sql.insertSendAttempt, {
+      id: attempt.id,
+      verification_id: attempt.verificationId,
+      backend: attempt.backend,
+      status: attempt.status,
+      now: attempt.now,
+    });
+  }
+
+  async listSendAttempts(verificationId: string): Promise<SendRecord[]> {
+    const { rows } = await this.#run(this.#sql.listSendAttempts, { verification_id: verificationId });
+    return rows.map((row) => ({
+      id: String(row.id),
+      channel: String(row.channel),
+      status: String(row.status),
+      createdAt: toDate(row.created_at),
+    }));
   }
 
   async ping(): Promise<void> {

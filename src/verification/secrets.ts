@@ -72,3 +72,12 @@ export function secretEquals(a: string, b: string): boolean {
   const right = hash('sha256', b, 'buffer');
   return timingSafeEqual(left, right);
 }
+
+/**
+ * The token of a session checked by its number (Twilio's and other tenant APIs, where the client
+ * keeps no token): derived from its id. Such a session's code is then protected by its length and
+ * the attempt lock alone, as it is at Twilio.
+ */
+export function sessionTokenFor(id: string): string {
+  return `by-number:${id}`;
+}

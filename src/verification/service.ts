@@ -9,6 +9,7 @@ import {
   BaseBackend,
   type SecurityCodeStatus,
   usesBaseValidation,
+  withTokenLength,
 } from '../backends/base.js';
 import {
   DEFAULT_SEND_TIMEOUT_MS,
@@ -27,8 +28,14 @@ import {
 } from '../errors.js';
 import { chooseTemplate, renderMessage, type Templates } from './message.js';
 import { normalizePhoneNumber } from './phone.js';
-import { hashCode, hashToken, newId } from './secrets.js';
-import { type PublicStatus, publicStatus, type VerificationRecord, type VerificationStore } from './store.js';
+import { hashCode, hashToken, newId, sessionTokenFor } from './secrets.js';
+import {
+  type PublicStatus,
+  publicStatus,
+  type SendRecord,
+  type VerificationRecord,
+  type VerificationStore,
+} from './store.js';
 
 export interface VerificationSettings {
   appName: string;
@@ -82,6 +89,19 @@ export interface StartRequest {
   phoneNumber: string;
   locale?: string;
   acceptLanguage?: string;
+  /** the tenant (a service); absent: this service's own */
+  serviceId?: string;
+  /** the message's {app} for this start; absent: PHONE_VERIFICATION_APP_NAME */
+  appName?: string;
+  /** digits in the code; absent: TOKEN_LENGTH */
+  codeLength?: number;
+  /**
+   * A session checked by its number (and id), not by a session token the client keeps: its token
+   * is derived from its id, and each send is recorded.
+   */
+  checkedByNumber?: boolean;
+  /** a pending session of the same number to send a new code on, instead of starting another */
+  resendId?: string;
 }
 
 export interface StartedVerification {
@@ -89,8 +109,15 @@ export interface StartedVerification {
   sessionToken: string;
   phoneNumber: string;
   status: 'pending';
+  createdAt: Date;
   expiresAt: Date;
 }
+
+/** What a check of a number's (or a session id's) pending session came to. */
+export type PendingCheck =
+  | { outcome: 'approved' | 'wrong'; record: VerificationRecord }
+  | { outcome: 'locked'; record: VerificationRecord }
+  | { outcome: 'none' };
 
 export interface VerifyRequest {
   phoneNumber: string;
@@ -213,43 +240,65 @@ export class VerificationService {
     testCode: string | undefined,
   ): Promise<StartedVerification> {
     const { backend, settings } = this;
-    const securityCode = testCode ?? String(await backend.generateSecurityCode());
+    const securityCode =
+      testCode ??
+      String(await withTokenLength(backend, request.codeLength, () => backend.generateSecurityCode()));
     held.holdCode(securityCode);
-    const sessionToken = String(await backend.generateSessionToken(phoneNumber));
+    const appName = request.appName ?? settings.appName;
+    const serviceId = request.serviceId ?? this.#serviceId;
     const { template, locale } = chooseTemplate(settings.templates, request.locale, request.acceptLanguage);
-    const custom = await backend.generateMessage(securityCode, {
-      app: settings.appName,
-      phoneNumber,
-      locale,
-    });
-    const message = String(
-      custom ?? renderMessage(template, { app: settings.appName, security_code: securityCode }),
-    );
+    const custom = await backend.generateMessage(securityCode, { app: appName, phoneNumber, locale });
+    const message = String(custom ?? renderMessage(template, { app: appName, security_code: securityCode }));
     held.holdMessage(message);
 
     const now = this.clock();
-    const id = newId(now.getTime());
     const expiresAt = new Date(now.getTime() + settings.codeExpirySeconds * 1000);
-    const { othersPending } = await this.store.insertPending({
-      id,
-      serviceId: this.#serviceId,
-      phoneNumber,
-      tokenHash: hashToken(sessionToken),
-      codeHash: hashCode(sessionToken, securityCode),
-      backend: settings.backendName,
-      locale: locale ?? null,
-      createdAt: now,
-      expiresAt,
-    });
+    // A re-send keeps the session (its id, token and attempts) and replaces only its code.
+    const resent = request.resendId
+      ? await this.store.resend(
+          request.resendId,
+          hashCode(sessionTokenFor(request.resendId), securityCode),
+          expiresAt,
+          now,
+        )
+      : null;
+    const id = resent?.id ?? newId(now.getTime());
+    const createdAt = resent?.createdAt ?? now;
+    const sessionToken = request.checkedByNumber
+      ? sessionTokenFor(id)
+      : String(await backend.generateSessionToken(phoneNumber));
+    let othersPending = false;
+    if (!resent) {
+      ({ othersPending } = await this.store.insertPending({
+        id,
+        serviceId,
+        phoneNumber,
+        tokenHash: hashToken(sessionToken),
+        codeHash: hashCode(sessionToken, securityCode),
+        backend: settings.backendName,
+        locale: locale ?? null,
+        createdAt: now,
+        expiresAt,
+      }));
+    }
     if (testCode !== undefined) {
-      if (othersPending) await this.store.supersedeOthers(this.#serviceId, phoneNumber, id, now);
-      return { id, sessionToken, phoneNumber, status: 'pending', expiresAt };
+      if (othersPending) await this.store.supersedeOthers(serviceId, phoneNumber, id, now);
+      return { id, sessionToken, phoneNumber, status: 'pending', createdAt, expiresAt };
     }
     this.observer.started?.(settings.backendName, phoneNumber);
 
     progress.reachedBackend = true;
     const sent = await sendWithDeadline(this.#channel, { number: phoneNumber, message, code: securityCode });
     this.observer.sent?.(settings.backendName, sent.seconds, sent.ok);
+    if (request.checkedByNumber) {
+      await this.store.insertSendAttempt({
+        id: newId(now.getTime()),
+        verificationId: id,
+        backend: settings.backendName,
+        status: sent.ok ? 'sent' : 'failed',
+        now,
+      });
+    }
     if (!sent.ok) {
       // A backend cut at its deadline may still be running, and log what it was sending.
       if (sent.timedOut) held.keepAfterRelease();
@@ -266,8 +315,67 @@ export class VerificationService {
       throw new BackendError();
     }
     // Only once the new code is out do the number's older pending codes stop working.
-    if (othersPending) await this.store.supersedeOthers(this.#serviceId, phoneNumber, id, now);
-    return { id, sessionToken, phoneNumber, status: 'pending', expiresAt };
+    if (othersPending) await this.store.supersedeOthers(serviceId, phoneNumber, id, now);
+    return { id, sessionToken, phoneNumber, status: 'pending', createdAt, expiresAt };
+  }
+
+  /**
+   * Checks a code against a service's live session, found by number or by id (sessions started
+   * with checkedByNumber): approved, a wrong code, a locked session, or none to check.
+   */
+  async checkPending(
+    serviceId: string,
+    target: { phoneNumber: string } | { id: string },
+    securityCode: string,
+  ): Promise<PendingCheck> {
+    const now = this.clock();
+    let record: VerificationRecord | null;
+    if ('id' in target) {
+      record = await this.store.findById(target.id);
+      const live = record && record.expiresAt.getTime() > now.getTime();
+      if (!record || record.serviceId !== serviceId || !live) return { outcome: 'none' };
+      if (record.status !== 'pending' && record.status !== 'locked') return { outcome: 'none' };
+    } else {
+      record = await this.store.findLive(serviceId, normalizePhoneNumber(target.phoneNumber), now);
+      if (!record) return { outcome: 'none' };
+    }
+    if (record.status === 'locked') return { outcome: 'locked', record };
+    const token = sessionTokenFor(record.id);
+    const decision = usesBaseValidation(this.backend)
+      ? await this.#decide(securityCode, record.phoneNumber, token)
+      : await this.#customDecision(securityCode, record.phoneNumber, token);
+    this.observer.checked?.(this.settings.backendName, outcomeOf(decision.status), record.phoneNumber);
+    const latest = decision.record ?? record;
+    switch (decision.status) {
+      case SECURITY_CODE_VALID:
+        // The first approval of a session is the conversion the fraud guard counts.
+        if (latest.approvals === 1)
+          await this.settings.admission?.approved(latest.phoneNumber, latest.createdAt);
+        return { outcome: 'approved', record: latest };
+      case SECURITY_CODE_TOO_MANY_ATTEMPTS:
+        return { outcome: 'locked', record: latest };
+      case SECURITY_CODE_INVALID:
+        return { outcome: 'wrong', record: latest };
+      default: // expired, already verified
+        return { outcome: 'none' };
+    }
+  }
+
+  /** A session as stored, with its sends (for the compatibility APIs). */
+  async record(id: string): Promise<{ record: VerificationRecord; sends: SendRecord[] } | null> {
+    const record = await this.store.findById(id);
+    if (!record) return null;
+    return { record, sends: await this.store.listSendAttempts(id) };
+  }
+
+  /** Cancels a pending session; null when it was not pending. */
+  cancel(id: string): Promise<VerificationRecord | null> {
+    return this.store.cancel(id, this.clock());
+  }
+
+  /** Approves a pending session without a code (an operator's or Twilio's Status=approved). */
+  approve(id: string): Promise<VerificationRecord | null> {
+    return this.store.approve(id, this.clock());
   }
 
   /** E.164, or a TEST_PHONE_NUMBERS entry as written (reserved ranges such as +1 555 01xx are not valid numbers). */

@@ -19,6 +19,7 @@ export interface NewVerification {
 
 export interface VerificationRecord {
   id: string;
+  serviceId: string;
   phoneNumber: string;
   status: StoredStatus;
   failedAttempts: number;
@@ -26,6 +27,16 @@ export interface VerificationRecord {
   createdAt: Date;
   expiresAt: Date;
   verifiedAt: Date | null;
+  locale: string | null;
+  updatedAt: Date;
+}
+
+/** One send of a session's message. */
+export interface SendRecord {
+  id: string;
+  channel: string;
+  status: string;
+  createdAt: Date;
 }
 
 /** The row after one atomic code check, plus whether the submitted code matched. */
@@ -65,6 +76,20 @@ export interface VerificationStore {
   /** Counts one wrong code on a pending or approved session, locking it at the limit. */
   recordFailure(id: string, now: Date, maxFailedAttempts: number): Promise<VerificationRecord | null>;
   findById(id: string): Promise<VerificationRecord | null>;
+  /** The newest pending or locked, unexpired session of a service for a number. */
+  findLive(serviceId: string, phoneNumber: string, now: Date): Promise<VerificationRecord | null>;
+  /** Replaces a pending session's code and expiry (a re-send); null when it is no longer pending. */
+  resend(id: string, codeHash: string, expiresAt: Date, now: Date): Promise<VerificationRecord | null>;
+  /** Cancels a pending session; null when it was not pending. */
+  cancel(id: string, now: Date): Promise<VerificationRecord | null>;
+  insertSendAttempt(attempt: {
+    id: string;
+    verificationId: string;
+    backend: string;
+    status: string;
+    now: Date;
+  }): Promise<void>;
+  listSendAttempts(verificationId: string): Promise<SendRecord[]>;
   /** Throws when the database cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -97,7 +97,7 @@ t.test('request errors', async (t) => {
 
   t.test('unknown routes and methods are 404 not_found', async (t) => {
     assertProblem(t, await app.inject('/nope'), 404, 'not_found');
-    assertProblem(t, await app.inject('/v2/verifications'), 404, 'not_found');
+    assertProblem(t, await app.inject('/v3/verifications'), 404, 'not_found');
     assertProblem(t, await app.inject({ method: 'DELETE', url: '/v1/verifications/x' }), 404, 'not_found');
   });
 });

@@ -4,13 +4,16 @@
 import fp from 'fastify-plugin';
 import { type Database, openDatabase } from '../../storage/database.js';
 import { migrate } from '../../storage/migrate.js';
+import { SqlTenantStore } from '../../storage/tenant-store.js';
 import { SqlVerificationStore } from '../../storage/verification-store.js';
 import type { VerificationStore } from '../../verification/store.js';
+import type { TenantStore } from '../../verification/tenants.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     database: Database;
     store: VerificationStore;
+    tenants: TenantStore;
   }
 }
 
@@ -42,6 +45,7 @@ export default fp(
     });
     fastify.decorate('database', database);
     fastify.decorate('store', new SqlVerificationStore(database));
+    fastify.decorate('tenants', new SqlTenantStore(database));
     fastify.addHook('onClose', () => database.close());
   },
   { name: 'storage', dependencies: ['config'] },

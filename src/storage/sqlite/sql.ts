@@ -3,7 +3,8 @@
 // parameter (:ids) arrives as JSON text and is read with json_each.
 import type { DialectSql } from '../statement.js';
 
-const COLUMNS = 'id, phone_number, status, failed_attempts, approvals, created_at, expires_at, verified_at';
+const COLUMNS =
+  'id, service_id, phone_number, status, failed_attempts, approvals, locale, created_at, expires_at, verified_at, updated_at';
 
 /** Finished, or expired, and last touched before the cutoff (retention). */
 const ELIGIBLE = `updated_at < :cutoff
@@ -55,7 +56,36 @@ export const SQLITE_SQL = {
       WHERE id = :id AND status IN ('pending', 'approved')
       RETURNING ${COLUMNS}`,
     findById: `SELECT ${COLUMNS} FROM verifications WHERE id = :id`,
+    // A service's session for a number that a check by number reaches: the newest live one.
+    findLive: `SELECT ${COLUMNS} FROM verifications
+      WHERE service_id = :service_id AND phone_number = :phone AND status IN ('pending', 'locked')
+        AND expires_at > :now
+      ORDER BY created_at DESC, id DESC LIMIT 1`,
+    // A re-send on the same session: a new code replaces the old one, which stops working.
+    resend: `UPDATE verifications SET code_hash = :code_hash, expires_at = :expires_at, updated_at = :now
+      WHERE id = :id AND status = 'pending' AND expires_at > :now
+      RETURNING ${COLUMNS}`,
+    cancel: `UPDATE verifications SET status = 'canceled', updated_at = :now
+      WHERE id = :id AND status = 'pending'
+      RETURNING ${COLUMNS}`,
+    insertSendAttempt: `INSERT INTO send_attempts (id, verification_id, channel, backend, status, created_at, updated_at)
+      VALUES (:id, :verification_id, 'sms', :backend, :status, :now, :now)`,
+    listSendAttempts: `SELECT id, channel, status, created_at FROM send_attempts
+      WHERE verification_id = :verification_id ORDER BY created_at, id`,
     ping: 'SELECT 1 AS ok',
+  },
+  services: {
+    insert: `INSERT INTO services (id, name, settings, created_at) VALUES (:id, :name, :settings, :now)
+      RETURNING id, name, settings, created_at`,
+    find: `SELECT id, name, settings, created_at FROM services WHERE id = :id`,
+    update: `UPDATE services SET name = :name, settings = :settings WHERE id = :id
+      RETURNING id, name, settings, created_at`,
+    // send_attempts go with their verifications (ON DELETE CASCADE).
+    deleteVerifications: `DELETE FROM verifications WHERE service_id = :id`,
+    delete: `DELETE FROM services WHERE id = :id`,
+    // "default" is /v1's tenant, not a Twilio service.
+    list: `SELECT id, name, settings, created_at FROM services WHERE id <> 'default'
+      ORDER BY created_at, id LIMIT :limit OFFSET :offset`,
   },
   retention: {
     countEligible: `SELECT COUNT(*) AS n FROM verifications WHERE ${ELIGIBLE}`,
