@@ -31,9 +31,9 @@ export class MemoryGuardStore implements GuardStore {
     }
     let result = none;
     const { guard } = query;
+    const keepMs = guard ? guard.windowMs + guard.graceMs + 2 * guard.bucketMs : 0;
     if (guard) {
       const blocks = guard.enforce ? this.#blocks : this.#wouldBlocks;
-      const keepMs = guard.windowMs + guard.graceMs + 2 * guard.bucketMs;
       const judgement = judge(
         guard,
         now,
@@ -62,7 +62,6 @@ export class MemoryGuardStore implements GuardStore {
     if (query.budget) this.#hit('budget', now, query.budget.windowMs);
     if (guard) {
       const bucket = Math.floor(now / guard.bucketMs);
-      const keepMs = guard.windowMs + guard.graceMs + 2 * guard.bucketMs;
       for (const level of guard.levels) add(this.#countsOf(level.prefix, now + keepMs).starts, bucket, 1);
     }
     return result;

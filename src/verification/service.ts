@@ -336,7 +336,7 @@ export class VerificationService {
       if (!record || record.serviceId !== serviceId || !live) return { outcome: 'none' };
       if (record.status !== 'pending' && record.status !== 'locked') return { outcome: 'none' };
     } else {
-      record = await this.store.findLive(serviceId, normalizePhoneNumber(target.phoneNumber), now);
+      record = await this.store.findLive(serviceId, this.#normalize(target.phoneNumber), now);
       if (!record) return { outcome: 'none' };
     }
     if (record.status === 'locked') return { outcome: 'locked', record };
@@ -348,9 +348,7 @@ export class VerificationService {
     const latest = decision.record ?? record;
     switch (decision.status) {
       case SECURITY_CODE_VALID:
-        // The first approval of a session is the conversion the fraud guard counts.
-        if (latest.approvals === 1)
-          await this.settings.admission?.approved(latest.phoneNumber, latest.createdAt);
+        await this.#converted(latest);
         return { outcome: 'approved', record: latest };
       case SECURITY_CODE_TOO_MANY_ATTEMPTS:
         return { outcome: 'locked', record: latest };
@@ -378,6 +376,11 @@ export class VerificationService {
     return this.store.approve(id, this.clock());
   }
 
+  /** The first approval of a session is the conversion the fraud guard counts (later ones are not). */
+  async #converted(record: VerificationRecord): Promise<void> {
+    if (record.approvals === 1) await this.settings.admission?.approved(record.phoneNumber, record.createdAt);
+  }
+
   /** E.164, or a TEST_PHONE_NUMBERS entry as written (reserved ranges such as +1 555 01xx are not valid numbers). */
   #normalize(input: string): string {
     const trimmed = input.trim();
@@ -392,10 +395,7 @@ export class VerificationService {
       : await this.#customDecision(request.securityCode, phoneNumber, request.sessionToken);
     this.observer.checked?.(this.settings.backendName, outcomeOf(decision.status), phoneNumber);
     if (decision.status === SECURITY_CODE_VALID && decision.record) {
-      // The first approval of a session is the conversion the fraud guard counts.
-      if (decision.record.approvals === 1) {
-        await this.settings.admission?.approved(phoneNumber, decision.record.createdAt);
-      }
+      await this.#converted(decision.record);
       return { status: 'approved', phoneNumber, verifiedAt: decision.record.verifiedAt ?? this.clock() };
     }
     throw errorFor(decision.status);
