@@ -2,7 +2,6 @@
 // "Protecting your SMS bill": test numbers (which skip the rest), destination policy, then the
 // resend interval, the per-prefix limit, the fraud guard and the SMS budget (one store call).
 // A refusal is thrown as the error the API answers with; refused starts count toward nothing.
-import { hash } from 'node:crypto';
 import type { Config } from '../config.js';
 import { DestinationBlocked, DestinationNotAllowed, RateLimited } from '../errors.js';
 import {
@@ -58,6 +57,8 @@ function seconds(ms: number): string {
 export class Admission {
   readonly #bucketMs: number;
   readonly #keepMs: number;
+  /** TEST_PHONE_NUMBERS; a Map because every start and verify looks a number up in it */
+  readonly #testCodes: Map<string, string>;
 
   constructor(
     private readonly settings: Settings,
@@ -69,11 +70,13 @@ export class Admission {
     const { windowMs, graceMs } = settings.fraudGuard;
     this.#bucketMs = bucketSizeMs(windowMs, graceMs);
     this.#keepMs = windowMs + graceMs + 2 * this.#bucketMs;
+    this.#testCodes = new Map(Object.entries(settings.testPhoneNumbers));
   }
 
   /** The fixed code of a test number while TEST_PHONE_NUMBERS applies; undefined otherwise. */
   testCode(e164: string): string | undefined {
-    const code = this.settings.testPhoneNumbers[e164];
+    if (this.#testCodes.size === 0) return undefined;
+    const code = this.#testCodes.get(e164);
     if (code === undefined) return undefined;
     const until = this.settings.testPhoneNumbersUntil;
     return until && this.clock() >= until.getTime() ? undefined : code;
@@ -108,11 +111,7 @@ export class Admission {
     const guard = this.#guardQuery(e164, safe);
     const result = await this.store.admit({
       now,
-      // Hashed, so Redis holds no phone numbers.
-      resend:
-        phoneResendIntervalMs > 0
-          ? { key: hash('sha256', e164, 'hex'), intervalMs: phoneResendIntervalMs }
-          : undefined,
+      resend: phoneResendIntervalMs > 0 ? { key: e164, intervalMs: phoneResendIntervalMs } : undefined,
       prefixLimit: safe ? undefined : { key: blockOf(e164), ...prefixRateLimit },
       guard,
       budget: smsBudget,

@@ -28,23 +28,31 @@ interface Sums {
   allApprovals: number;
 }
 
-function sum(map: Map<number, number>, first: number, last: number): number {
-  let total = 0;
+/** The counts of `map` from bucket `first` on, up to `lastJudged` and in all; older buckets are dropped. */
+function sum(map: Map<number, number>, first: number, lastJudged: number): { judged: number; all: number } {
+  let judged = 0;
+  let all = 0;
   for (const [bucket, count] of map) {
-    if (bucket < first) map.delete(bucket);
-    else if (bucket <= last) total += count;
+    if (bucket < first) {
+      map.delete(bucket);
+      continue;
+    }
+    all += count;
+    if (bucket <= lastJudged) judged += count;
   }
-  return total;
+  return { judged, all };
 }
 
 function sums(counts: PrefixCounts, first: number, lastJudged: number): Sums {
-  const excludedStarts = sum(counts.excludedStarts, first, Number.POSITIVE_INFINITY);
-  const excludedApprovals = sum(counts.excludedApprovals, first, Number.POSITIVE_INFINITY);
+  const excludedStarts = sum(counts.excludedStarts, first, first).all;
+  const excludedApprovals = sum(counts.excludedApprovals, first, first).all;
+  const starts = sum(counts.starts, first, lastJudged);
+  const approvals = sum(counts.approvals, first, lastJudged);
   return {
-    judgedStarts: Math.max(0, sum(counts.starts, first, lastJudged) - excludedStarts),
-    judgedApprovals: Math.max(0, sum(counts.approvals, first, lastJudged) - excludedApprovals),
-    allStarts: Math.max(0, sum(counts.starts, first, Number.POSITIVE_INFINITY) - excludedStarts),
-    allApprovals: Math.max(0, sum(counts.approvals, first, Number.POSITIVE_INFINITY) - excludedApprovals),
+    judgedStarts: Math.max(0, starts.judged - excludedStarts),
+    judgedApprovals: Math.max(0, approvals.judged - excludedApprovals),
+    allStarts: Math.max(0, starts.all - excludedStarts),
+    allApprovals: Math.max(0, approvals.all - excludedApprovals),
   };
 }
 

@@ -19,7 +19,7 @@ export interface GuardQuery {
 /** Everything one start must pass after the per-number limit, checked and counted atomically. */
 export interface AdmissionQuery {
   now: number;
-  /** PHONE_RESEND_INTERVAL for this number (a hash of it: the store holds no numbers) */
+  /** PHONE_RESEND_INTERVAL for this number, keyed by the number (a store outside the process hashes it) */
   resend?: { key: string; intervalMs: number };
   /** PREFIX_RATE_LIMIT_* for the number's block; absent for safe-listed numbers */
   prefixLimit?: { key: string; max: number; windowMs: number };

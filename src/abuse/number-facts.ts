@@ -1,6 +1,7 @@
 // What the SMS-bill protections need to know of a number: its country, calling code and type
-// (libphonenumber-js with full metadata, as the service's parser uses). Cached: a start and its
-// verify ask about the same number, and parsing is the costly part.
+// (libphonenumber-js with full metadata, as the service's parser uses). Cached: the parser that
+// normalised the number leaves its facts here, a start and its verify ask about the same number,
+// and parsing is the costly part.
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 
 export interface NumberFacts {
@@ -18,19 +19,23 @@ let previous = new Map<string, NumberFacts>();
 
 /** Facts of a number already in E.164 (normalizePhoneNumber's output). */
 export function numberFacts(e164: string): NumberFacts {
-  let facts = recent.get(e164) ?? previous.get(e164);
-  if (facts === undefined) {
-    const parsed = parsePhoneNumberFromString(e164);
-    facts = {
-      country: parsed?.country ?? 'ZZ',
-      callingCode: parsed?.countryCallingCode ?? e164.slice(1, 2),
-      type: parsed?.getType() ?? 'UNKNOWN',
-    };
-    if (recent.size >= LIMIT) {
-      previous = recent;
-      recent = new Map();
-    }
-    recent.set(e164, facts);
+  const facts = recent.get(e164) ?? previous.get(e164);
+  if (facts !== undefined) return facts;
+  const parsed = parsePhoneNumberFromString(e164);
+  const parsedFacts = {
+    country: parsed?.country ?? 'ZZ',
+    callingCode: parsed?.countryCallingCode ?? e164.slice(1, 2),
+    type: parsed?.getType() ?? 'UNKNOWN',
+  };
+  rememberNumberFacts(e164, parsedFacts);
+  return parsedFacts;
+}
+
+/** Keeps the facts of a number parsed elsewhere (two generations of up to LIMIT entries each). */
+export function rememberNumberFacts(e164: string, facts: NumberFacts): void {
+  if (recent.size >= LIMIT) {
+    previous = recent;
+    recent = new Map();
   }
-  return facts;
+  recent.set(e164, facts);
 }

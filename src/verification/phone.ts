@@ -1,5 +1,6 @@
 // Turns any common human spelling of an international number into E.164, or refuses it.
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { rememberNumberFacts } from '../abuse/number-facts.js';
 import { InvalidPhoneNumber } from '../errors.js';
 
 /**
@@ -30,11 +31,19 @@ function parseE164(input: string): string {
   // "00 44 …" is the international prefix most of the world dials; "+" is what the parser wants.
   const spelled = input.trim().replace(/^00[\s.-]*(?=[1-9])/, '+');
   const parsed = spelled.startsWith('+') ? parsePhoneNumberFromString(spelled) : undefined;
-  if (!parsed?.isValid()) {
+  // With full metadata isValid() is getType() !== undefined, so one call gives both, and the
+  // SMS-bill protections get the number's country and type without parsing it a second time.
+  const type = parsed?.getType();
+  if (parsed === undefined || type === undefined) {
     throw new InvalidPhoneNumber(
       `${JSON.stringify(input.slice(0, 40))} is not a valid international phone number (expected E.164, e.g. +14155550100)`,
     );
   }
+  rememberNumberFacts(parsed.number, {
+    country: parsed.country ?? 'ZZ',
+    callingCode: parsed.countryCallingCode,
+    type,
+  });
   return parsed.number;
 }
 
