@@ -127,9 +127,14 @@ export class Admission {
     const { fraudGuard } = this.settings;
     if (fraudGuard.mode === 'off' || isSafeListed(e164, fraudGuard.safeList) || this.testCode(e164)) return;
     if (this.clock() - startedAt.getTime() > fraudGuard.windowMs + fraudGuard.graceMs) return;
-    const prefixes = levelsOf(e164, numberFacts(e164), fraudGuard.minStarts).map((level) => level.prefix);
+    const bucket = Math.floor(startedAt.getTime() / this.#bucketMs);
+    const approvals = levelsOf(e164, numberFacts(e164), fraudGuard.minStarts).map((level) => ({
+      prefix: level.prefix,
+      bucket,
+      count: 1,
+    }));
     try {
-      await this.store.approve(prefixes, startedAt.getTime(), this.#bucketMs, this.#keepMs);
+      await this.store.approve(approvals, this.#keepMs);
     } catch (error) {
       // The approval itself stands; the guard only misses one conversion.
       this.log.error({ err: { message: (error as Error).message } }, 'fraud guard: approval not counted');

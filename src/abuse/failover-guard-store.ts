@@ -4,7 +4,7 @@
 import type { RedisFailurePolicy } from '../config.js';
 import { AppError } from '../errors.js';
 import type { FailoverLogger } from '../rate-limit/failover-counter.js';
-import type { AdmissionQuery, AdmissionResult, Block, GuardStore } from './guard-store.js';
+import type { AdmissionQuery, AdmissionResult, Approval, Block, GuardStore } from './guard-store.js';
 import { MemoryGuardStore } from './memory-guard-store.js';
 
 export class FailoverGuardStore implements GuardStore {
@@ -25,10 +25,10 @@ export class FailoverGuardStore implements GuardStore {
     );
   }
 
-  approve(prefixes: string[], startedAt: number, bucketMs: number, keepMs: number): Promise<void> {
+  approve(approvals: Approval[], keepMs: number): Promise<void> {
     return this.#either(
-      () => this.shared.approve(prefixes, startedAt, bucketMs, keepMs),
-      () => this.#local.approve(prefixes, startedAt, bucketMs, keepMs),
+      () => this.shared.approve(approvals, keepMs),
+      () => this.#local.approve(approvals, keepMs),
       undefined,
     );
   }

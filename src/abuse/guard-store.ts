@@ -46,10 +46,17 @@ export interface AdmissionResult {
   wouldRefuse: boolean;
 }
 
+/** Approvals of one prefix whose starts fell in one bucket. */
+export interface Approval {
+  prefix: string;
+  bucket: number;
+  count: number;
+}
+
 export interface GuardStore {
   admit(query: AdmissionQuery): Promise<AdmissionResult>;
-  /** Counts an approval in the bucket of its start, for each of the number's prefixes. */
-  approve(prefixes: string[], startedAt: number, bucketMs: number, keepMs: number): Promise<void>;
+  /** Counts approvals in the buckets of their starts; a prefix's counts are kept at least keepMs. */
+  approve(approvals: Approval[], keepMs: number): Promise<void>;
   blocks(now: number): Promise<Block[]>;
   /** Ends a block and forgets the prefix's counts; undefined when it was not blocked. */
   lift(prefix: string): Promise<Block | undefined>;

@@ -1,6 +1,6 @@
 // The GuardStore in this process's memory: for one replica, or while Redis is unreachable.
 import { add, emptyCounts, judge, type PrefixCounts } from './guard-judgement.js';
-import type { AdmissionQuery, AdmissionResult, Block, GuardStore } from './guard-store.js';
+import type { AdmissionQuery, AdmissionResult, Approval, Block, GuardStore } from './guard-store.js';
 
 interface FixedWindow {
   count: number;
@@ -67,9 +67,10 @@ export class MemoryGuardStore implements GuardStore {
     return result;
   }
 
-  async approve(prefixes: string[], startedAt: number, bucketMs: number, keepMs: number): Promise<void> {
-    const bucket = Math.floor(startedAt / bucketMs);
-    for (const prefix of prefixes) add(this.#countsOf(prefix, Date.now() + keepMs).approvals, bucket, 1);
+  async approve(approvals: Approval[], keepMs: number): Promise<void> {
+    const expiresAt = Date.now() + keepMs;
+    for (const { prefix, bucket, count } of approvals)
+      add(this.#countsOf(prefix, expiresAt).approvals, bucket, count);
   }
 
   async blocks(now: number): Promise<Block[]> {

@@ -102,12 +102,12 @@ end
 return cjson.encode(result)
 `;
 
-/** ARGV[1] prefix, ARGV[2] bucket field ("a<n>"), ARGV[3] keep ms, ARGV[4…] the prefixes. */
+/** ARGV[1] key prefix, ARGV[2] keep ms, then triples: destination prefix, bucket field ("a<n>"), count. */
 export const APPROVE_SCRIPT = `
-for i = 4, #ARGV do
+for i = 3, #ARGV, 3 do
   local key = ARGV[1] .. 'fg:' .. ARGV[i]
-  redis.call('HINCRBY', key, ARGV[2], 1)
-  if redis.call('PTTL', key) < tonumber(ARGV[3]) then redis.call('PEXPIRE', key, ARGV[3]) end
+  redis.call('HINCRBY', key, ARGV[i + 1], tonumber(ARGV[i + 2]))
+  if redis.call('PTTL', key) < tonumber(ARGV[2]) then redis.call('PEXPIRE', key, ARGV[2]) end
 end
 return 1
 `;

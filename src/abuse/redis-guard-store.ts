@@ -1,12 +1,12 @@
 // The GuardStore in Redis: every replica sees the same counts, approvals and blocks.
 import { hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { AdmissionQuery, AdmissionResult, Block, GuardStore } from './guard-store.js';
+import type { AdmissionQuery, AdmissionResult, Approval, Block, GuardStore } from './guard-store.js';
 import { ADMIT_SCRIPT, APPROVE_SCRIPT, LIFT_SCRIPT } from './redis-guard-script.js';
 
 type GuardCommands = {
   guardAdmit(prefix: string, query: string): Promise<string>;
-  guardApprove(prefix: string, field: string, keepMs: number, ...prefixes: string[]): Promise<number>;
+  guardApprove(prefix: string, keepMs: number, ...approvals: (string | number)[]): Promise<number>;
   guardLift(prefix: string, target: string): Promise<string | null>;
 };
 
@@ -34,14 +34,10 @@ export class RedisGuardStore implements GuardStore {
     return { ...answer, newBlocks: Array.isArray(answer.newBlocks) ? answer.newBlocks : [] };
   }
 
-  async approve(prefixes: string[], startedAt: number, bucketMs: number, keepMs: number): Promise<void> {
-    if (prefixes.length === 0) return;
-    await this.#redis.guardApprove(
-      this.keyPrefix,
-      `a${Math.floor(startedAt / bucketMs)}`,
-      keepMs,
-      ...prefixes,
-    );
+  async approve(approvals: Approval[], keepMs: number): Promise<void> {
+    if (approvals.length === 0) return;
+    const triples = approvals.flatMap(({ prefix, bucket, count }) => [prefix, `a${bucket}`, count]);
+    await this.#redis.guardApprove(this.keyPrefix, keepMs, ...triples);
   }
 
   async blocks(now: number): Promise<Block[]> {

@@ -2,6 +2,7 @@
 // by every replica, with the RATE_LIMIT_ON_REDIS_ERROR fallback), else in this process's memory.
 import fp from 'fastify-plugin';
 import { Admission } from '../../abuse/admission.js';
+import { BatchedApprovals } from '../../abuse/batched-approvals.js';
 import { FailoverGuardStore } from '../../abuse/failover-guard-store.js';
 import type { GuardStore } from '../../abuse/guard-store.js';
 import { MemoryGuardStore } from '../../abuse/memory-guard-store.js';
@@ -17,13 +18,20 @@ export default fp(
   async (fastify) => {
     const { config } = fastify;
     const log = fastify.log.child({ module: 'sms-bill-protection' });
-    const store: GuardStore = fastify.redis
-      ? new FailoverGuardStore(
+    let store: GuardStore = new MemoryGuardStore();
+    if (fastify.redis) {
+      const batched = new BatchedApprovals(
+        new FailoverGuardStore(
           new RedisGuardStore(fastify.redis, `${config.redisKeyPrefix}abuse:`),
           config.rateLimitOnRedisError,
           log,
-        )
-      : new MemoryGuardStore();
+        ),
+        log,
+      );
+      // Before Redis closes (its plugin was registered first, so its onClose runs after this one).
+      fastify.addHook('onClose', () => batched.flush());
+      store = batched;
+    }
     const observer = fastify.hasDecorator('admissionObserver') ? fastify.admissionObserver : {};
     fastify.decorate('admission', new Admission(config, store, log, observer));
   },
