@@ -22,10 +22,14 @@ const STATUS = oneOf(
   "The verification's status.",
 );
 const AMOUNT = nullable(
-  Type.String({ description: 'The PSD2 transaction amount given when the verification was started.' }),
+  Type.String({
+    description: "The PSD2 transaction's amount (Amount) given at the start, or null; kept and echoed.",
+  }),
 );
 const PAYEE = nullable(
-  Type.String({ description: 'The PSD2 transaction payee given when the verification was started.' }),
+  Type.String({
+    description: "The PSD2 transaction's payee (Payee) given at the start, or null; kept and echoed.",
+  }),
 );
 
 export const TwilioServiceSchema = Type.Object(
@@ -312,6 +316,8 @@ const EXAMPLE_RECORD = {
   expiresAt: new Date('2026-01-01T13:00:00Z'),
   verifiedAt: null,
   locale: null,
+  amount: '€39.99',
+  payee: 'Acme Shop',
   updatedAt: new Date('2026-01-01T12:00:00Z'),
 };
 const EXAMPLE_SENDS = [
@@ -322,19 +328,17 @@ const EXAMPLE_SENDS = [
     createdAt: EXAMPLE_RECORD.createdAt,
   },
 ];
-const EXAMPLE_PSD2 = { amount: '€39.99', payee: 'Acme Shop' };
 const EXAMPLE_VERIFICATION = verificationJson(
   EXAMPLE_WIRE,
   EXAMPLE_RECORD,
   EXAMPLE_SENDS,
-  EXAMPLE_PSD2,
   EXAMPLE_RECORD.createdAt,
 );
 const EXAMPLE_CHECK = checkJson(
   EXAMPLE_WIRE,
   { ...EXAMPLE_RECORD, status: 'approved', approvals: 1 },
   'approved',
-  EXAMPLE_PSD2,
+  { amount: null, payee: null },
 );
 
 const verificationAnswer = (status: string) =>

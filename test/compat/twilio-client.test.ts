@@ -43,8 +43,10 @@ for (const kind of DATABASES) {
     const to = '+14155550100';
     const verification = await client.verify.v2
       .services(service.sid)
-      .verifications.create({ to, channel: 'sms' });
+      .verifications.create({ to, channel: 'sms', amount: '€39.99', payee: 'Acme Shop' });
     t.match(verification.sid, /^VE[0-9a-f]{32}$/);
+    t.equal(verification.amount, '€39.99', 'PSD2 amount echoed');
+    t.equal(verification.payee, 'Acme Shop', 'PSD2 payee echoed');
     t.equal(verification.status, 'pending');
     t.equal(verification.valid, false);
     t.equal(verification.to, to);
@@ -67,6 +69,8 @@ for (const kind of DATABASES) {
     t.equal(right.status, 'approved');
     t.equal(right.valid, true);
     t.equal(right.sid, verification.sid);
+    t.equal(right.amount, '€39.99', "a check echoes the start's amount");
+    t.equal(right.payee, 'Acme Shop');
 
     await t.rejects(client.verify.v2.services(service.sid).verificationChecks.create({ to, code }), {
       status: 404,
@@ -76,6 +80,8 @@ for (const kind of DATABASES) {
     const fetched = await client.verify.v2.services(service.sid).verifications(verification.sid).fetch();
     t.equal(fetched.status, 'approved');
     t.equal(fetched.valid, true);
+    t.equal(fetched.amount, '€39.99', 'kept: a fetch echoes it too');
+    t.equal(fetched.payee, 'Acme Shop');
     t.match(fetched.dateCreated, Date);
 
     // cancel
@@ -206,5 +212,37 @@ for (const kind of DATABASES) {
     t.equal(ok.json().amount, '10');
     t.equal(ok.json().payee, 'Acme');
     t.equal(ok.json().service_sid, sid);
+
+    // PSD2: Amount and Payee are kept with the verification and echoed on every answer.
+    const verificationSid = ok.json().sid;
+    const fetch = () =>
+      target.app.inject({
+        method: 'GET',
+        url: `/v2/Services/${sid}/Verifications/${verificationSid}`,
+        headers: { authorization: auth },
+      });
+    t.match((await fetch()).json(), { amount: '10', payee: 'Acme' }, 'a fetch echoes what the start carried');
+    const resent = await post('To=%2B14155550100&Channel=sms');
+    t.equal(resent.json().sid, verificationSid, 're-sent on the same SID');
+    t.match(resent.json(), { amount: '10', payee: 'Acme' }, 'a re-send without them keeps them');
+    const replaced = await post('To=%2B14155550100&Channel=sms&Amount=12.50&Payee=Acme%20Ltd');
+    t.match(replaced.json(), { amount: '12.50', payee: 'Acme Ltd' }, 'a re-send with them replaces them');
+    t.match((await fetch()).json(), { amount: '12.50', payee: 'Acme Ltd' });
+    const check = await target.app.inject({
+      method: 'POST',
+      url: `/v2/Services/${sid}/VerificationCheck`,
+      headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `VerificationSid=${verificationSid}&Code=${target.lastCode('+14155550100') === '000000' ? '111111' : '000000'}`,
+    });
+    t.match(check.json(), { status: 'pending', amount: '12.50', payee: 'Acme Ltd' }, 'a check echoes them');
+    const canceled = await target.app.inject({
+      method: 'POST',
+      url: `/v2/Services/${sid}/Verifications/${verificationSid}`,
+      headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'Status=canceled',
+    });
+    t.match(canceled.json(), { status: 'canceled', amount: '12.50', payee: 'Acme Ltd' });
+    const plain = await post('To=%2B14155550199&Channel=sms');
+    t.match(plain.json(), { amount: null, payee: null }, 'none given: null');
   });
 }

@@ -8,7 +8,6 @@ import { openapiOnly } from '../../schemas/openapi-only.js';
 import { TWILIO_DOCS } from '../../schemas/twilio-openapi.js';
 import {
   checkJson,
-  type Extras,
   invalidParameter,
   isServiceSid,
   notFound,
@@ -22,6 +21,7 @@ import {
 } from '../../schemas/twilio-wire.js';
 import { normalizePhoneNumber } from '../../verification/phone.js';
 import { secretEquals } from '../../verification/secrets.js';
+import type { Psd2Transaction } from '../../verification/store.js';
 import type { Tenant } from '../../verification/tenants.js';
 
 type Form = Record<string, string | undefined>;
@@ -124,7 +124,7 @@ function friendlyNameOf(value: string | undefined): string {
   return value;
 }
 
-function extrasOf(form: Form): Extras {
+function psd2Of(form: Form): Psd2Transaction {
   return { amount: form.Amount ?? null, payee: form.Payee ?? null };
 }
 
@@ -292,12 +292,11 @@ export default async function twilioRoutes(fastify: FastifyInstance): Promise<vo
         codeLength: codeLengthFor(tenant),
         checkedByNumber: true,
         resendId: live?.status === 'pending' ? live.id : undefined,
+        psd2: psd2Of(form),
       });
       const found = await fastify.verifications.record(started.id);
       if (!found) throw notFound(request.url);
-      return reply
-        .code(201)
-        .send(verificationJson(wireOf(request), found.record, found.sends, extrasOf(form), new Date()));
+      return reply.code(201).send(verificationJson(wireOf(request), found.record, found.sends, new Date()));
     },
   );
 
@@ -315,13 +314,7 @@ export default async function twilioRoutes(fastify: FastifyInstance): Promise<vo
     { schema: { summary: 'Fetch a verification', tags }, config: openapiOnly(TWILIO_DOCS.fetchVerification) },
     async (request) => {
       const found = await verificationOf(request);
-      return verificationJson(
-        wireOf(request),
-        found.record,
-        found.sends,
-        { amount: null, payee: null },
-        new Date(),
-      );
+      return verificationJson(wireOf(request), found.record, found.sends, new Date());
     },
   );
 
@@ -342,13 +335,7 @@ export default async function twilioRoutes(fastify: FastifyInstance): Promise<vo
       // Only a pending verification changes (Twilio: 20404 for one that is no longer pending).
       if (!changed || (changed.status !== status && found.record.status !== status))
         throw notFound(request.url);
-      return verificationJson(
-        wireOf(request),
-        changed,
-        found.sends,
-        { amount: null, payee: null },
-        new Date(),
-      );
+      return verificationJson(wireOf(request), changed, found.sends, new Date());
     },
   );
 
@@ -382,7 +369,7 @@ export default async function twilioRoutes(fastify: FastifyInstance): Promise<vo
       if (checked.outcome === 'none') throw notFound(request.url);
       if (checked.outcome === 'locked') throw new TwilioError(429, 60202, 'Max check attempts reached');
       const status = checked.outcome === 'approved' ? 'approved' : 'pending';
-      return checkJson(wireOf(request), checked.record, status, extrasOf(form));
+      return checkJson(wireOf(request), checked.record, status, psd2Of(form));
     },
   );
 }
