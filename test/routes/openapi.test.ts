@@ -130,6 +130,8 @@ t.test('every route, every status, every error code, with examples', async (t) =
     '+14155550100',
   );
   t.same(start.security, [{}, { bearerAuth: [] }], 'API_KEYS unset: the key is optional');
+  t.same(doc.paths['/v2/Services'].post.security, [{}, { twilioBasic: [] }], 'and on /v2 Basic is');
+  t.same(doc.paths['/api/phone/register'].post.security, [{}, { bearerAuth: [] }], 'and on /api/phone');
   t.same(doc.paths['/healthz'].get.security, [], 'operations routes are open');
 });
 
