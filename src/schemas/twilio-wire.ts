@@ -1,7 +1,7 @@
 // Twilio Verify v2's wire format: SIDs, dates, error bodies and the JSON of its resources, as
 // twilio-oai's twilio_verify_v2.json defines them (fields we have no value for get Twilio's defaults).
 
-import type { SendRecord, VerificationRecord } from '../verification/store.js';
+import type { Psd2Transaction, SendRecord, VerificationRecord } from '../verification/store.js';
 import type { Tenant } from '../verification/tenants.js';
 
 export const SID = { service: 'VA', verification: 'VE', attempt: 'VL', check: 'VE' } as const;
@@ -111,18 +111,7 @@ export function twilioStatus(record: VerificationRecord, now: Date): string {
   return record.status;
 }
 
-export interface Extras {
-  amount: string | null;
-  payee: string | null;
-}
-
-export function verificationJson(
-  wire: Wire,
-  record: VerificationRecord,
-  sends: SendRecord[],
-  extras: Extras,
-  now: Date,
-) {
+export function verificationJson(wire: Wire, record: VerificationRecord, sends: SendRecord[], now: Date) {
   const sid = sidOf(SID.verification, record.id);
   const status = twilioStatus(record, now);
   return {
@@ -134,8 +123,8 @@ export function verificationJson(
     status,
     valid: status === 'approved',
     lookup: { carrier: null },
-    amount: extras.amount,
-    payee: extras.payee,
+    amount: record.amount,
+    payee: record.payee,
     send_code_attempts: sends.map((send) => ({
       attempt_sid: sidOf(SID.attempt, send.id),
       channel: send.channel,
@@ -148,7 +137,8 @@ export function verificationJson(
   };
 }
 
-export function checkJson(wire: Wire, record: VerificationRecord, status: string, extras: Extras) {
+/** A check's answer; Amount and Payee given with the check are echoed where the start gave none. */
+export function checkJson(wire: Wire, record: VerificationRecord, status: string, psd2: Psd2Transaction) {
   return {
     sid: sidOf(SID.verification, record.id),
     service_sid: record.serviceId,
@@ -157,8 +147,8 @@ export function checkJson(wire: Wire, record: VerificationRecord, status: string
     channel: 'sms',
     status,
     valid: status === 'approved',
-    amount: extras.amount,
-    payee: extras.payee,
+    amount: record.amount ?? psd2.amount,
+    payee: record.payee ?? psd2.payee,
     date_created: twilioDate(record.createdAt),
     date_updated: twilioDate(record.updatedAt),
     sna_attempts_error_codes: [],

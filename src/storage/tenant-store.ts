@@ -5,14 +5,22 @@ import type { Database } from './database.js';
 import type { Row, SqlParams, SqlResult, Statement } from './statement.js';
 import { isDatabaseUnavailable } from './unavailable.js';
 
-function toTenant(row: Row): Tenant {
-  let settings: TenantSettings = {};
-  try {
-    const parsed = JSON.parse(String(row.settings ?? '{}'));
-    if (parsed && typeof parsed === 'object') settings = parsed as TenantSettings;
-  } catch {
-    // A row written by hand with text that is not JSON keeps the deployment's settings.
+/** PostgreSQL's jsonb column arrives parsed, SQLite's text column as JSON text. */
+function settingsOf(value: unknown): TenantSettings {
+  let parsed: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      // A row written by hand with text that is not JSON keeps the deployment's settings.
+      return {};
+    }
   }
+  return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as TenantSettings) : {};
+}
+
+function toTenant(row: Row): Tenant {
+  const settings = settingsOf(row.settings);
   const created = row.created_at;
   return {
     id: String(row.id),

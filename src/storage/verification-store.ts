@@ -5,6 +5,7 @@ import { ServiceUnavailable } from '../errors.js';
 import type {
   CodeCheck,
   NewVerification,
+  Psd2Transaction,
   SendRecord,
   StoredStatus,
   VerificationRecord,
@@ -35,6 +36,8 @@ function toRecord(row: Row): VerificationRecord {
     expiresAt: toDate(row.expires_at),
     verifiedAt: row.verified_at == null ? null : toDate(row.verified_at),
     locale: row.locale == null ? null : String(row.locale),
+    amount: row.amount == null ? null : String(row.amount),
+    payee: row.payee == null ? null : String(row.payee),
     updatedAt: toDate(row.updated_at),
   };
 }
@@ -69,6 +72,8 @@ export class SqlVerificationStore implements VerificationStore {
       code_hash: v.codeHash,
       backend: v.backend,
       locale: v.locale,
+      amount: v.amount ?? null,
+      payee: v.payee ?? null,
       now: v.createdAt,
       expires_at: v.expiresAt,
     });
@@ -131,8 +136,21 @@ export class SqlVerificationStore implements VerificationStore {
     return row ? toRecord(row) : null;
   }
 
-  async resend(id: string, codeHash: string, expiresAt: Date, now: Date): Promise<VerificationRecord | null> {
-    const row = await this.#first(this.#sql.resend, { id, code_hash: codeHash, expires_at: expiresAt, now });
+  async resend(
+    id: string,
+    codeHash: string,
+    expiresAt: Date,
+    now: Date,
+    psd2?: Psd2Transaction,
+  ): Promise<VerificationRecord | null> {
+    const row = await this.#first(this.#sql.resend, {
+      id,
+      code_hash: codeHash,
+      expires_at: expiresAt,
+      now,
+      amount: psd2?.amount ?? null,
+      payee: psd2?.payee ?? null,
+    });
     return row ? toRecord(row) : null;
   }
 

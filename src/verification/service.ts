@@ -30,6 +30,7 @@ import { chooseTemplate, renderMessage, type Templates } from './message.js';
 import { normalizePhoneNumber } from './phone.js';
 import { hashCode, hashToken, newId, sessionTokenFor } from './secrets.js';
 import {
+  type Psd2Transaction,
   type PublicStatus,
   publicStatus,
   type SendRecord,
@@ -102,6 +103,8 @@ export interface StartRequest {
   checkedByNumber?: boolean;
   /** a pending session of the same number to send a new code on, instead of starting another */
   resendId?: string;
+  /** a PSD2 transaction (Twilio's Amount and Payee), kept with the session to echo */
+  psd2?: Psd2Transaction;
 }
 
 export interface StartedVerification {
@@ -260,6 +263,7 @@ export class VerificationService {
           hashCode(sessionTokenFor(request.resendId), securityCode),
           expiresAt,
           now,
+          request.psd2,
         )
       : null;
     const id = resent?.id ?? newId(now.getTime());
@@ -277,6 +281,8 @@ export class VerificationService {
         codeHash: hashCode(sessionToken, securityCode),
         backend: settings.backendName,
         locale: locale ?? null,
+        amount: request.psd2?.amount ?? null,
+        payee: request.psd2?.payee ?? null,
         createdAt: now,
         expiresAt,
       }));

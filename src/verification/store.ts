@@ -13,8 +13,17 @@ export interface NewVerification {
   codeHash: string;
   backend: string;
   locale: string | null;
+  /** a /v2 start's PSD2 transaction (Twilio's Amount and Payee), kept to echo */
+  amount?: string | null;
+  payee?: string | null;
   createdAt: Date;
   expiresAt: Date;
+}
+
+/** A PSD2 transaction as Twilio's Verify takes it: both parts optional, kept as given. */
+export interface Psd2Transaction {
+  amount: string | null;
+  payee: string | null;
 }
 
 export interface VerificationRecord {
@@ -28,6 +37,8 @@ export interface VerificationRecord {
   expiresAt: Date;
   verifiedAt: Date | null;
   locale: string | null;
+  amount: string | null;
+  payee: string | null;
   updatedAt: Date;
 }
 
@@ -78,8 +89,17 @@ export interface VerificationStore {
   findById(id: string): Promise<VerificationRecord | null>;
   /** The newest pending or locked, unexpired session of a service for a number. */
   findLive(serviceId: string, phoneNumber: string, now: Date): Promise<VerificationRecord | null>;
-  /** Replaces a pending session's code and expiry (a re-send); null when it is no longer pending. */
-  resend(id: string, codeHash: string, expiresAt: Date, now: Date): Promise<VerificationRecord | null>;
+  /**
+   * Replaces a pending session's code and expiry (a re-send), and its PSD2 transaction where one
+   * is given; null when it is no longer pending.
+   */
+  resend(
+    id: string,
+    codeHash: string,
+    expiresAt: Date,
+    now: Date,
+    psd2?: Psd2Transaction,
+  ): Promise<VerificationRecord | null>;
   /** Cancels a pending session; null when it was not pending. */
   cancel(id: string, now: Date): Promise<VerificationRecord | null>;
   insertSendAttempt(attempt: {

@@ -77,10 +77,15 @@ t.test('every route, every status, every error code, with examples', async (t) =
       t.ok(operation.summary, `${method} ${path} has a summary`);
       const responses = (route.schema as Json).response as Json | undefined;
       if (path.startsWith('/v2/') || path.startsWith('/api/phone')) {
-        // The compatibility routes answer in Twilio's and django-phone-verify's formats; they are
-        // documented with a summary and their own tag (docs/migrating.md has their wire format).
-        t.ok((operation.tags as string[] | undefined)?.length, `${method} ${path} is tagged`);
-        if (!responses) continue;
+        // The compatibility routes check their own bodies (Twilio's and DRF's error formats), so
+        // their schemas are the document's only; 'the compatibility routes' below checks them.
+        t.same(
+          operation.tags,
+          [path.startsWith('/v2/') ? 'twilio-verify-v2' : 'django-phone-verify'],
+          `${method} ${path} is tagged apart`,
+        );
+        t.notOk(route.schema && ('body' in route.schema || 'response' in route.schema), 'not compiled');
+        continue;
       }
       const statuses = Object.keys(responses as Json);
       t.same(Object.keys(operation.responses).sort(), statuses.sort(), `${method} ${path}: every status`);
@@ -125,17 +130,31 @@ t.test('every route, every status, every error code, with examples', async (t) =
     '+14155550100',
   );
   t.same(start.security, [{}, { bearerAuth: [] }], 'API_KEYS unset: the key is optional');
+  t.same(doc.paths['/v2/Services'].post.security, [{}, { twilioBasic: [] }], 'and on /v2 Basic is');
+  t.same(doc.paths['/api/phone/register'].post.security, [{}, { bearerAuth: [] }], 'and on /api/phone');
   t.same(doc.paths['/healthz'].get.security, [], 'operations routes are open');
 });
 
-t.test('with API_KEYS the /v1 routes require the bearer scheme; ops stay open', async (t) => {
+/** The scheme a path's key goes in: /v2 as Twilio's Basic password, /v1 and /api/phone as a bearer. */
+function schemeOf(path: string): string | undefined {
+  if (path.startsWith('/v2/')) return 'twilioBasic';
+  if (path.startsWith('/v1/') || path.startsWith('/api/phone/')) return 'bearerAuth';
+  return undefined;
+}
+
+t.test('with API_KEYS /v1 and /api/phone require the bearer scheme, /v2 Basic; ops stay open', async (t) => {
   const { fastify } = await appWithRoutes(t, { API_KEYS: 'k1,k2' });
   const doc = (await fastify.inject('/openapi.json')).json();
+  t.match(doc.components.securitySchemes.twilioBasic, { type: 'http', scheme: 'basic', description: String });
+  let v2 = 0;
   for (const [path, item] of Object.entries<Json>(doc.paths)) {
     for (const operation of Object.values(item) as Json[]) {
-      t.same(operation.security, path.startsWith('/v1/') ? [{ bearerAuth: [] }] : [], path);
+      const scheme = schemeOf(path);
+      t.same(operation.security, scheme ? [{ [scheme]: [] }] : [], path);
+      if (scheme === 'twilioBasic') v2++;
     }
   }
+  t.equal(v2, 9, 'every /v2 operation');
   t.notOk(JSON.stringify(doc).includes('k1'), 'keys never appear in the document');
 });
 
@@ -162,6 +181,13 @@ t.test('/docs serves Swagger UI and its assets locally', async (t) => {
   t.match(initializer.body, /validatorUrl["']?\s*:\s*null/, 'no calls to validator.swagger.io');
   const json = await fastify.inject('/docs/json');
   t.same(json.json(), (await fastify.inject('/openapi.json')).json(), 'the UI reads the same document');
+  const shown = json.json();
+  t.ok(
+    shown.paths['/v2/Services/{ServiceSid}/Verifications'].post.requestBody,
+    '/docs shows /v2 with schemas',
+  );
+  t.ok(shown.paths['/api/phone/verify'].post.requestBody, '/docs shows /api/phone with schemas');
+  t.ok(shown.components.securitySchemes.twilioBasic, '/docs shows the Basic scheme');
 });
 
 t.test('every schema is valid JSON Schema 2020-12 and every example matches its schema', async (t) => {
@@ -203,4 +229,196 @@ t.test('every schema is valid JSON Schema 2020-12 and every example matches its 
     }
   }
   t.ok(checked > 30, `${checked} examples checked`);
+});
+
+/** The fields of `value` its schema does not name (where the schema does not allow others). */
+function undocumented(schema: Json, value: unknown, at = ''): string[] {
+  if (Array.isArray(schema.anyOf)) {
+    const branch = (schema.anyOf as Json[]).find((option) =>
+      value === null ? option.type === 'null' : option.type !== 'null',
+    );
+    return branch ? undocumented(branch, value, at) : [`${at} (no branch)`];
+  }
+  if (Array.isArray(value) && schema.items) {
+    return value.flatMap((item, i) => undocumented(schema.items as Json, item, `${at}[${i}]`));
+  }
+  if (value && typeof value === 'object' && schema.properties) {
+    const properties = schema.properties as Record<string, Json>;
+    return Object.entries(value).flatMap(([key, field]) => {
+      if (!properties[key]) return schema.additionalProperties === true ? [] : [`${at}.${key}`];
+      return undocumented(properties[key], field, `${at}.${key}`);
+    });
+  }
+  return [];
+}
+
+t.test('the compatibility routes: request and response schemas that match what they send', async (t) => {
+  const key = 'openapi-test-key-0123456789';
+  const { app: fastify } = await build(t, { env: { API_KEYS: key } });
+  const doc = (await fastify.inject('/openapi.json')).json();
+  const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
+  const inline = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(inline);
+    if (node && typeof node === 'object') {
+      const ref = (node as Json).$ref;
+      if (typeof ref === 'string') return inline(doc.components.schemas[ref.split('/').at(-1)!]);
+      return Object.fromEntries(Object.entries(node).map(([k, value]) => [k, inline(value)]));
+    }
+    return node;
+  };
+
+  // The document's shape for every compatibility operation.
+  const form = ['application/x-www-form-urlencoded'];
+  const drf = ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'];
+  const fields: Record<string, [string[], string[], string[]]> = {
+    'post /v2/Services': [form, ['FriendlyName', 'CodeLength'], ['FriendlyName']],
+    'post /v2/Services/{ServiceSid}': [form, ['FriendlyName', 'CodeLength'], []],
+    'post /v2/Services/{ServiceSid}/Verifications': [
+      form,
+      ['To', 'Channel', 'Locale', 'CustomFriendlyName', 'Amount', 'Payee'],
+      ['To', 'Channel'],
+    ],
+    'post /v2/Services/{ServiceSid}/Verifications/{Sid}': [form, ['Status'], ['Status']],
+    'post /v2/Services/{ServiceSid}/VerificationCheck': [
+      form,
+      ['Code', 'To', 'VerificationSid', 'Amount', 'Payee'],
+      ['Code'],
+    ],
+    'post /api/phone/register': [drf, ['phone_number'], ['phone_number']],
+    'post /api/phone/register/': [drf, ['phone_number'], ['phone_number']],
+    'post /api/phone/verify': [
+      drf,
+      ['phone_number', 'session_token', 'security_code'],
+      ['phone_number', 'session_token', 'security_code'],
+    ],
+    'post /api/phone/verify/': [
+      drf,
+      ['phone_number', 'session_token', 'security_code'],
+      ['phone_number', 'session_token', 'security_code'],
+    ],
+  };
+  let operations = 0;
+  for (const [path, item] of Object.entries<Json>(doc.paths)) {
+    if (!path.startsWith('/v2/') && !path.startsWith('/api/phone/')) continue;
+    for (const [method, operation] of Object.entries(item) as [string, Json][]) {
+      operations++;
+      const name = `${method} ${path}`;
+      const body = fields[name];
+      const requestBody = operation.requestBody as Json | undefined;
+      if (body) {
+        const [types, names, required] = body;
+        t.same(Object.keys((requestBody?.content as Json) ?? {}), types, `${name}: body types`);
+        for (const type of types) {
+          const schema = ((requestBody!.content as Json)[type] as Json).schema as Json;
+          t.same(Object.keys(schema.properties as Json), names, `${name} ${type}: parameters`);
+          t.same(schema.required ?? [], required, `${name} ${type}: required parameters`);
+        }
+      } else {
+        t.notOk(requestBody, `${name} takes no body`);
+      }
+      const responses = operation.responses as Record<string, Json>;
+      t.ok(
+        Object.keys(responses).some((status) => Number(status) < 300),
+        `${name}: a success answer`,
+      );
+      t.ok(
+        Object.keys(responses).some((status) => Number(status) >= 400),
+        `${name}: its errors`,
+      );
+      for (const [status, response] of Object.entries(responses)) {
+        if (status === '204') continue;
+        const media = response.content as Record<string, Json> | undefined;
+        t.ok(media && Object.values(media).every((m) => m.schema), `${name} ${status} has a schema`);
+        if (path.startsWith('/v2/') && Number(status) >= 400) {
+          const schema = media!['application/json']!.schema as Json;
+          t.same(
+            schema.required,
+            ['code', 'message', 'more_info', 'status'],
+            `${name} ${status}: Twilio error`,
+          );
+          t.ok(Object.keys(media!['application/json']!.examples as Json).length > 0, 'with examples');
+        }
+      }
+    }
+  }
+  t.equal(operations, 13, 'nine /v2 and four /api/phone operations');
+
+  // Real answers, checked against the schema of their operation and status.
+  const auth = `Basic ${Buffer.from(`AC${'b'.repeat(32)}:${key}`).toString('base64')}`;
+  const call = async (method: 'GET' | 'POST' | 'DELETE', url: string, docPath: string, payload?: string) => {
+    const reply = await fastify.inject({
+      method,
+      url,
+      headers: {
+        authorization: url.startsWith('/v2/') ? auth : `Bearer ${key}`,
+        ...(payload === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
+      },
+      ...(payload === undefined ? {} : { payload }),
+    });
+    const response = doc.paths[docPath]?.[method.toLowerCase()]?.responses?.[String(reply.statusCode)];
+    t.ok(response, `${method} ${docPath} ${reply.statusCode} is documented`);
+    if (reply.statusCode !== 204 && response) {
+      const schema = inline(response.content['application/json'].schema) as Json;
+      const validate = ajv.compile(schema);
+      const body = reply.json();
+      t.ok(validate(body), `${method} ${docPath} ${reply.statusCode}: ${ajv.errorsText(validate.errors)}`);
+      t.same(
+        undocumented(schema, body),
+        [],
+        `${method} ${docPath} ${reply.statusCode}: every field documented`,
+      );
+    }
+    return reply;
+  };
+  const service = (
+    await call('POST', '/v2/Services', '/v2/Services', 'FriendlyName=Docs&CodeLength=6')
+  ).json();
+  t.equal(service.code_length, 6);
+  const va = `/v2/Services/${service.sid}`;
+  await call('POST', '/v2/Services', '/v2/Services', 'CodeLength=6');
+  await call('GET', '/v2/Services?PageSize=1', '/v2/Services');
+  await call('GET', va, '/v2/Services/{ServiceSid}');
+  await call('POST', va, '/v2/Services/{ServiceSid}', 'FriendlyName=Docs2');
+  const verifications = '/v2/Services/{ServiceSid}/Verifications';
+  const started = await call(
+    'POST',
+    `${va}/Verifications`,
+    verifications,
+    'To=%2B14155550100&Channel=sms&Amount=9.99&Payee=Acme',
+  );
+  await call('POST', `${va}/Verifications`, verifications, 'To=%2B14155550100&Channel=call');
+  const ve = `${va}/Verifications/${started.json().sid}`;
+  await call('GET', ve, `${verifications}/{Sid}`);
+  const check = '/v2/Services/{ServiceSid}/VerificationCheck';
+  await call('POST', `${va}/VerificationCheck`, check, 'To=%2B14155550100&Code=000000000');
+  await call('POST', `${va}/VerificationCheck`, check, 'To=%2B14155550101&Code=1');
+  await call('POST', `${va}/VerificationCheck`, check, 'To=%2B14155550100');
+  await call('POST', ve, `${verifications}/{Sid}`, 'Status=canceled');
+  await call('POST', ve, `${verifications}/{Sid}`, 'Status=nope');
+  await call('DELETE', va, '/v2/Services/{ServiceSid}');
+  await call('GET', va, '/v2/Services/{ServiceSid}');
+  const unauthorized = await fastify.inject({ method: 'GET', url: '/v2/Services' });
+  t.equal(unauthorized.statusCode, 401);
+  t.ok(
+    ajv.validate(
+      inline(doc.paths['/v2/Services'].get.responses['401'].content['application/json'].schema) as object,
+      unauthorized.json(),
+    ),
+  );
+
+  const register = await call(
+    'POST',
+    '/api/phone/register',
+    '/api/phone/register',
+    'phone_number=%2B14155550100',
+  );
+  await call('POST', '/api/phone/register/', '/api/phone/register/', 'phone_number=12');
+  const token = register.json().session_token;
+  await call(
+    'POST',
+    '/api/phone/verify',
+    '/api/phone/verify',
+    `phone_number=%2B14155550100&session_token=${token}&security_code=x`,
+  );
+  await call('POST', '/api/phone/verify/', '/api/phone/verify/', 'phone_number=%2B14155550100');
 });

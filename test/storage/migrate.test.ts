@@ -12,6 +12,8 @@ import { build, postgresAvailable, postgresUrl, postJson, runSql, startVerificat
 const run = promisify(execFile);
 const quiet = { info() {}, warn() {} };
 const INIT = '20261125000000_init';
+/** Every migration, in the order they apply (the same names in both trees). */
+const ALL = readMigrations('sqlite').map((migration) => migration.name);
 
 /** A path for a database that does not exist yet, in a folder that does not exist yet either. */
 function freshSqliteUrl(t: Test): string {
@@ -24,23 +26,34 @@ t.test('migration files carry Prisma checksums', async (t) => {
   for (const kind of ['sqlite', 'postgresql'] as const) {
     const migrations = readMigrations(kind);
     t.equal(migrations[0]?.name, INIT);
-    const sql = readFileSync(`prisma/${kind}/migrations/${INIT}/migration.sql`);
-    t.equal(migrations[0]?.checksum, createHash('sha256').update(sql).digest('hex'));
+    t.same(
+      migrations.map((migration) => migration.name),
+      ALL,
+      'both trees hold the same migrations',
+    );
+    for (const migration of migrations) {
+      const sql = readFileSync(`prisma/${kind}/migrations/${migration.name}/migration.sql`);
+      t.equal(migration.checksum, createHash('sha256').update(sql).digest('hex'));
+    }
   }
 });
 
 t.test('sqlite: applied once, recorded, in WAL mode', async (t) => {
   const url = freshSqliteUrl(t);
-  t.same(await migrate('sqlite', url, quiet), [INIT], 'creates the folder and applies');
+  t.same(await migrate('sqlite', url, quiet), ALL, 'creates the folder and applies');
   t.same(await migrate('sqlite', url, quiet), [], 'nothing the second time');
   const rows = await runSql(
     url,
-    'SELECT migration_name, checksum, finished_at, applied_steps_count FROM _prisma_migrations',
+    'SELECT migration_name, checksum, finished_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name',
   );
-  t.equal(rows.length, 1);
-  t.equal(rows[0]!.checksum, readMigrations('sqlite')[0]!.checksum);
-  t.equal(Number(rows[0]!.applied_steps_count), 1);
-  t.ok(rows[0]!.finished_at);
+  t.same(
+    rows.map((row) => row.checksum),
+    readMigrations('sqlite').map((migration) => migration.checksum),
+  );
+  for (const row of rows) {
+    t.equal(Number(row.applied_steps_count), 1);
+    t.ok(row.finished_at);
+  }
   const [mode] = await runSql(url, 'PRAGMA journal_mode');
   t.equal(mode!.journal_mode, 'wal');
   const tables = (await runSql(url, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map(
@@ -73,22 +86,24 @@ t.test('sqlite: replicas starting together migrate once', async (t) => {
       ),
     ),
   );
-  t.same(results.flat(), [INIT], 'exactly one process applied it');
-  t.equal((await runSql(url, 'SELECT count(*) AS n FROM _prisma_migrations'))[0]!.n, 1);
+  t.same(results.flat(), ALL, 'exactly one process applied them');
+  t.equal((await runSql(url, 'SELECT count(*) AS n FROM _prisma_migrations'))[0]!.n, ALL.length);
 });
 
 t.test('postgresql: concurrent migrations apply once', async (t) => {
   if (!(await postgresAvailable(t))) return;
   const url = await postgresUrl(t);
   const results = await Promise.all([1, 2, 3, 4].map(() => migrate('postgresql', url, quiet)));
-  t.same(results.flat(), [INIT]);
+  t.same(results.flat(), ALL);
   const rows = await runSql(
     url,
-    'SELECT migration_name, checksum, applied_steps_count, finished_at FROM _prisma_migrations',
+    'SELECT migration_name, checksum, applied_steps_count, finished_at FROM _prisma_migrations ORDER BY migration_name',
   );
-  t.equal(rows.length, 1);
-  t.equal(rows[0]!.checksum, readMigrations('postgresql')[0]!.checksum);
-  t.ok(rows[0]!.finished_at);
+  t.same(
+    rows.map((row) => row.checksum),
+    readMigrations('postgresql').map((migration) => migration.checksum),
+  );
+  for (const row of rows) t.ok(row.finished_at);
   const [service] = await runSql(url, 'SELECT id FROM services');
   t.equal(service!.id, 'default');
 });
@@ -108,7 +123,7 @@ t.test('postgresql: two instances on one database (migrations racing at start)',
   });
   t.equal(reply.statusCode, 200, 'started on one, verified on the other');
   t.equal((await b!.app.inject(`/v1/verifications/${started.id}`)).json().status, 'approved');
-  t.equal((await runSql(url, 'SELECT count(*)::int AS n FROM _prisma_migrations'))[0]!.n, 1);
+  t.equal((await runSql(url, 'SELECT count(*)::int AS n FROM _prisma_migrations'))[0]!.n, ALL.length);
 });
 
 t.test('MIGRATE_ON_START=false leaves the database alone', async (t) => {

@@ -4,6 +4,8 @@
 // Sessions are /v1's (the default service).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isAppError } from '../../errors.js';
+import { REGISTER_DOCS, VERIFY_DOCS } from '../../schemas/django-openapi.js';
+import { openapiOnly } from '../../schemas/openapi-only.js';
 import { normalizePhoneNumber } from '../../verification/phone.js';
 import { parseMultipartFields } from './multipart.js';
 
@@ -111,9 +113,23 @@ export default async function djangoRoutes(fastify: FastifyInstance): Promise<vo
     }
   };
   for (const path of ['/register', '/register/']) {
-    fastify.post(path, { schema: { summary: 'Send a security code (django-phone-verify)', tags } }, register);
+    fastify.post(
+      path,
+      {
+        schema: { summary: 'Send a security code (django-phone-verify)', tags },
+        config: openapiOnly(REGISTER_DOCS),
+      },
+      register,
+    );
   }
   for (const path of ['/verify', '/verify/']) {
-    fastify.post(path, { schema: { summary: 'Check a security code (django-phone-verify)', tags } }, verify);
+    fastify.post(
+      path,
+      {
+        schema: { summary: 'Check a security code (django-phone-verify)', tags },
+        config: openapiOnly(VERIFY_DOCS),
+      },
+      verify,
+    );
   }
 }

@@ -4,9 +4,10 @@
 import { hash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isAppError } from '../../errors.js';
+import { openapiOnly } from '../../schemas/openapi-only.js';
+import { TWILIO_DOCS } from '../../schemas/twilio-openapi.js';
 import {
   checkJson,
-  type Extras,
   invalidParameter,
   isServiceSid,
   notFound,
@@ -20,6 +21,7 @@ import {
 } from '../../schemas/twilio-wire.js';
 import { normalizePhoneNumber } from '../../verification/phone.js';
 import { secretEquals } from '../../verification/secrets.js';
+import type { Psd2Transaction } from '../../verification/store.js';
 import type { Tenant } from '../../verification/tenants.js';
 
 type Form = Record<string, string | undefined>;
@@ -122,7 +124,7 @@ function friendlyNameOf(value: string | undefined): string {
   return value;
 }
 
-function extrasOf(form: Form): Extras {
+function psd2Of(form: Form): Psd2Transaction {
   return { amount: form.Amount ?? null, payee: form.Payee ?? null };
 }
 
@@ -162,7 +164,7 @@ export default async function twilioRoutes(fastify: FastifyInstance): Promise<vo
 
   fastify.post(
     '/Services',
-    { schema: { summary: 'Create a Verify service', tags } },
+    { schema: { summary: 'Create a Verify service', tags }, config: openapiOnly(TWILIO_DOCS.createService) },
     async (request, reply) => {
       const form = formOf(request);
       const now = new Date();
@@ -179,30 +181,34 @@ export default async function twilioRoutes(fastify: FastifyInstance): Promise<vo
     },
   );
 
-  fastify.get('/Services', { schema: { summary: 'List Verify services', tags } }, async (request) => {
-    const query = request.query as Record<string, string | undefined>;
-    const pageSize = Math.min(1000, Math.max(1, Number(query.PageSize ?? 50) || 50));
-    const page = Math.max(0, Number(query.Page ?? 0) || 0);
-    const rows = await fastify.tenants.list(pageSize + 1, page * pageSize);
-    const wire = wireOf(request);
-    const pageUrl = (n: number) => `${wire.origin}/v2/Services?PageSize=${pageSize}&Page=${n}`;
-    return {
-      services: rows.slice(0, pageSize).map((tenant) => serviceJson(wire, tenant, codeLengthFor(tenant))),
-      meta: {
-        page,
-        page_size: pageSize,
-        first_page_url: pageUrl(0),
-        previous_page_url: page > 0 ? pageUrl(page - 1) : null,
-        url: pageUrl(page),
-        next_page_url: rows.length > pageSize ? pageUrl(page + 1) : null,
-        key: 'services',
-      },
-    };
-  });
+  fastify.get(
+    '/Services',
+    { schema: { summary: 'List Verify services', tags }, config: openapiOnly(TWILIO_DOCS.listServices) },
+    async (request) => {
+      const query = request.query as Record<string, string | undefined>;
+      const pageSize = Math.min(1000, Math.max(1, Number(query.PageSize ?? 50) || 50));
+      const page = Math.max(0, Number(query.Page ?? 0) || 0);
+      const rows = await fastify.tenants.list(pageSize + 1, page * pageSize);
+      const wire = wireOf(request);
+      const pageUrl = (n: number) => `${wire.origin}/v2/Services?PageSize=${pageSize}&Page=${n}`;
+      return {
+        services: rows.slice(0, pageSize).map((tenant) => serviceJson(wire, tenant, codeLengthFor(tenant))),
+        meta: {
+          page,
+          page_size: pageSize,
+          first_page_url: pageUrl(0),
+          previous_page_url: page > 0 ? pageUrl(page - 1) : null,
+          url: pageUrl(page),
+          next_page_url: rows.length > pageSize ? pageUrl(page + 1) : null,
+          key: 'services',
+        },
+      };
+    },
+  );
 
   fastify.get(
     '/Services/:ServiceSid',
-    { schema: { summary: 'Fetch a Verify service', tags } },
+    { schema: { summary: 'Fetch a Verify service', tags }, config: openapiOnly(TWILIO_DOCS.fetchService) },
     async (request) => {
       const { ServiceSid } = request.params as { ServiceSid: string };
       const tenant = await tenantOf(ServiceSid, request.url);
@@ -212,7 +218,7 @@ export default async function twilioRoutes(fastify: FastifyInstance): Promise<vo
 
   fastify.post(
     '/Services/:ServiceSid',
-    { schema: { summary: 'Update a Verify service', tags } },
+    { schema: { summary: 'Update a Verify service', tags }, config: openapiOnly(TWILIO_DOCS.updateService) },
     async (request) => {
       const { ServiceSid } = request.params as { ServiceSid: string };
       const tenant = await tenantOf(ServiceSid, request.url);
@@ -233,7 +239,10 @@ export default async function twilioRoutes(fastify: FastifyInstance): Promise<vo
 
   fastify.delete(
     '/Services/:ServiceSid',
-    { schema: { summary: 'Delete a Verify service and its verifications', tags } },
+    {
+      schema: { summary: 'Delete a Verify service and its verifications', tags },
+      config: openapiOnly(TWILIO_DOCS.deleteService),
+    },
     async (request, reply) => {
       const { ServiceSid } = request.params as { ServiceSid: string };
       if (!isServiceSid(ServiceSid) || !(await fastify.tenants.delete(ServiceSid)))
@@ -244,7 +253,10 @@ export default async function twilioRoutes(fastify: FastifyInstance): Promise<vo
 
   fastify.post(
     '/Services/:ServiceSid/Verifications',
-    { schema: { summary: 'Start a verification (or re-send its code)', tags } },
+    {
+      schema: { summary: 'Start a verification (or re-send its code)', tags },
+      config: openapiOnly(TWILIO_DOCS.createVerification),
+    },
     async (request, reply) => {
       const { ServiceSid } = request.params as { ServiceSid: string };
       const tenant = await tenantOf(ServiceSid, request.url);
@@ -280,12 +292,11 @@ export default async function twilioRoutes(fastify: FastifyInstance): Promise<vo
         codeLength: codeLengthFor(tenant),
         checkedByNumber: true,
         resendId: live?.status === 'pending' ? live.id : undefined,
+        psd2: psd2Of(form),
       });
       const found = await fastify.verifications.record(started.id);
       if (!found) throw notFound(request.url);
-      return reply
-        .code(201)
-        .send(verificationJson(wireOf(request), found.record, found.sends, extrasOf(form), new Date()));
+      return reply.code(201).send(verificationJson(wireOf(request), found.record, found.sends, new Date()));
     },
   );
 
@@ -300,22 +311,19 @@ export default async function twilioRoutes(fastify: FastifyInstance): Promise<vo
 
   fastify.get(
     '/Services/:ServiceSid/Verifications/:Sid',
-    { schema: { summary: 'Fetch a verification', tags } },
+    { schema: { summary: 'Fetch a verification', tags }, config: openapiOnly(TWILIO_DOCS.fetchVerification) },
     async (request) => {
       const found = await verificationOf(request);
-      return verificationJson(
-        wireOf(request),
-        found.record,
-        found.sends,
-        { amount: null, payee: null },
-        new Date(),
-      );
+      return verificationJson(wireOf(request), found.record, found.sends, new Date());
     },
   );
 
   fastify.post(
     '/Services/:ServiceSid/Verifications/:Sid',
-    { schema: { summary: 'Cancel or approve a verification', tags } },
+    {
+      schema: { summary: 'Cancel or approve a verification', tags },
+      config: openapiOnly(TWILIO_DOCS.updateVerification),
+    },
     async (request) => {
       const found = await verificationOf(request);
       const status = formOf(request).Status;
@@ -327,19 +335,13 @@ export default async function twilioRoutes(fastify: FastifyInstance): Promise<vo
       // Only a pending verification changes (Twilio: 20404 for one that is no longer pending).
       if (!changed || (changed.status !== status && found.record.status !== status))
         throw notFound(request.url);
-      return verificationJson(
-        wireOf(request),
-        changed,
-        found.sends,
-        { amount: null, payee: null },
-        new Date(),
-      );
+      return verificationJson(wireOf(request), changed, found.sends, new Date());
     },
   );
 
   fastify.post(
     '/Services/:ServiceSid/VerificationCheck',
-    { schema: { summary: 'Check a code', tags } },
+    { schema: { summary: 'Check a code', tags }, config: openapiOnly(TWILIO_DOCS.createCheck) },
     async (request) => {
       const { ServiceSid } = request.params as { ServiceSid: string };
       const tenant = await tenantOf(ServiceSid, request.url);
@@ -367,7 +369,7 @@ export default async function twilioRoutes(fastify: FastifyInstance): Promise<vo
       if (checked.outcome === 'none') throw notFound(request.url);
       if (checked.outcome === 'locked') throw new TwilioError(429, 60202, 'Max check attempts reached');
       const status = checked.outcome === 'approved' ? 'approved' : 'pending';
-      return checkJson(wireOf(request), checked.record, status, extrasOf(form));
+      return checkJson(wireOf(request), checked.record, status, psd2Of(form));
     },
   );
 }

@@ -4,7 +4,7 @@
 import type { DialectSql } from '../statement.js';
 
 const COLUMNS =
-  'id, service_id, phone_number, status, failed_attempts, approvals, locale, created_at, expires_at, verified_at, updated_at';
+  'id, service_id, phone_number, status, failed_attempts, approvals, locale, amount, payee, created_at, expires_at, verified_at, updated_at';
 
 /** Finished, or expired, and last touched before the cutoff (retention). */
 const ELIGIBLE = `updated_at < :cutoff
@@ -16,9 +16,9 @@ export const POSTGRESQL_SQL = {
     // the number has no other pending session: the supersede always runs.
     insertPending: `INSERT INTO verifications
         (id, service_id, phone_number, channel, status, token_hash, code_hash, failed_attempts, approvals,
-         backend, locale, created_at, expires_at, updated_at)
+         backend, locale, amount, payee, created_at, expires_at, updated_at)
       VALUES (:id, :service_id, :phone, 'sms', 'pending', :token_hash, :code_hash, 0, 0,
-         :backend, :locale, :now, :expires_at, :now)
+         :backend, :locale, :amount, :payee, :now, :expires_at, :now)
       RETURNING true AS others_pending`,
     // Only sessions started before this one (by created_at, then id): of concurrent starts for one
     // number, the newest survives whatever order their supersedes run in. Ids compare bytewise
@@ -60,8 +60,10 @@ export const POSTGRESQL_SQL = {
       WHERE service_id = :service_id AND phone_number = :phone AND status IN ('pending', 'locked')
         AND expires_at > :now
       ORDER BY created_at DESC, id COLLATE "C" DESC LIMIT 1`,
-    // A re-send on the same session: a new code replaces the old one, which stops working.
-    resend: `UPDATE verifications SET code_hash = :code_hash, expires_at = :expires_at, updated_at = :now
+    // A re-send on the same session: a new code replaces the old one, which stops working. A PSD2
+    // transaction given again replaces the one kept; none given keeps it.
+    resend: `UPDATE verifications SET code_hash = :code_hash, expires_at = :expires_at, updated_at = :now,
+        amount = COALESCE(:amount, amount), payee = COALESCE(:payee, payee)
       WHERE id = :id AND status = 'pending' AND expires_at > :now
       RETURNING ${COLUMNS}`,
     cancel: `UPDATE verifications SET status = 'canceled', updated_at = :now
