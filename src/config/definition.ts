@@ -14,15 +14,39 @@ import { InvalidValue, refusal } from './errors.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-/** The topics of the documentation, in the order it shows them. */
+/** The topics of the documentation, in the order it shows them, each with its one-line summary. */
 export const TOPICS = {
-  service: 'Service',
-  seed: 'Seed settings (django-phone-verify)',
-  backends: 'Backends',
-  limits: 'Limits',
-  protection: 'SMS-bill protection',
-  compatibility: 'Compatibility',
-  delivery: 'Delivery',
+  service: {
+    title: 'Service',
+    summary: 'Where the service listens, its database, its logs, API keys and housekeeping.',
+  },
+  seed: {
+    title: 'Seed settings',
+    summary:
+      "django-phone-verify's `PHONE_VERIFICATION` settings, one to one (`PHONE_VERIFICATION_TOKEN_LENGTH` is the seed's `TOKEN_LENGTH`, and so on).",
+  },
+  backends: {
+    title: 'Backends',
+    summary: 'Which backend sends the messages, its options, and where custom backend files are found.',
+  },
+  limits: {
+    title: 'Limits',
+    summary: 'Requests per client IP and verifications per phone number, and where their counters live.',
+  },
+  protection: {
+    title: 'SMS-bill protection',
+    summary:
+      'Refusals that keep SMS pumping off the bill; a start passes them in the order of [SMS-bill protection](sms-bill-protection.md).',
+  },
+  compatibility: {
+    title: 'Compatibility',
+    summary:
+      "The Twilio Verify v2 routes (`/v2`) and django-phone-verify's routes (`/api/phone`) have no settings of their own: `API_KEYS` (on `/v2`, the Basic-auth password), the limits and the SMS-bill protection apply to them as to `/v1`, and a `/v2` service's code length defaults to `PHONE_VERIFICATION_TOKEN_LENGTH`.",
+  },
+  delivery: {
+    title: 'Delivery',
+    summary: "A fallback backend, the service's external origin for delivery receipts, and its own secret.",
+  },
 } as const;
 export type Topic = keyof typeof TOPICS;
 
@@ -123,14 +147,14 @@ export function readVariable<V>(variable: Variable, env: Env, parse: (raw: strin
   }
 }
 
-/** Every variable and family under `node`, in table order. */
-export function variablesOf(node: Node): { variables: Variable[]; families: Family[] } {
-  if (node.kind === 'setting') return { variables: [...node.variables], families: [...node.families] };
-  const parts = Object.values(node.children).map(variablesOf);
-  return {
-    variables: parts.flatMap((part) => part.variables),
-    families: parts.flatMap((part) => part.families),
-  };
+/** Every variable and family under `node`, in table order (a setting's variables, then its families). */
+export function entriesOf(node: Node): (Variable | Family)[] {
+  if (node.kind === 'setting') return [...node.variables, ...node.families];
+  return Object.values(node.children).flatMap(entriesOf);
+}
+
+export function isFamily(entry: Variable | Family): entry is Family {
+  return 'prefix' in entry;
 }
 
 /** Reads every setting under `node` in table order. */

@@ -2,7 +2,7 @@
 // (settings.ts) in order; the first bad value throws a ConfigError whose message is the one line
 // the process prints before exiting. An empty variable means its default.
 import type { Static } from '@sinclair/typebox';
-import { type Env, readNode, variablesOf } from './definition.js';
+import { type Env, entriesOf, isFamily, readNode } from './definition.js';
 import { CONFIG } from './settings.js';
 
 /** The schema of the whole Config, as the table builds it. */
@@ -17,12 +17,16 @@ export type FraudGuardSetting = Config['fraudGuard'];
 export type RedisFailurePolicy = Config['rateLimitOnRedisError'];
 export type LogFormat = Config['logFormat'];
 
-const { variables, families } = variablesOf(CONFIG);
+const entries = entriesOf(CONFIG);
 
 /** Every variable loadConfig reads by its full name, in table order. */
-export const ENV_VARIABLES: readonly string[] = variables.map((variable) => variable.name);
+export const ENV_VARIABLES: readonly string[] = entries.flatMap((entry) =>
+  isFamily(entry) ? [] : [entry.name],
+);
 /** Variable families with one variable per key or language: PHONE_VERIFICATION_OPTIONS_SID, …_MESSAGE_DE. */
-export const ENV_VARIABLE_PREFIXES: readonly string[] = families.map((family) => family.prefix);
+export const ENV_VARIABLE_PREFIXES: readonly string[] = entries.flatMap((entry) =>
+  isFamily(entry) ? [entry.prefix] : [],
+);
 
 /** Parses and validates the environment; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {

@@ -131,34 +131,90 @@ function rateLimit(
 }
 
 export const CONFIG = group({
+  // --- service ---
+  port: integer(
+    { name: 'PORT', topic: 'service', default: '3000', description: 'The port the service listens on.' },
+    { minimum: 0, maximum: 65535 },
+  ),
+  host: text({
+    name: 'HOST',
+    topic: 'service',
+    default: '0.0.0.0',
+    description: 'The address the service listens on.',
+    allowed: 'an IP address or host name',
+  }),
+  databaseUrl: text(
+    {
+      name: 'DATABASE_URL',
+      topic: 'service',
+      default: 'file:./data/phone-verify.db',
+      description: "The database; the image's default is file:/data/phone-verify.db.",
+      allowed: 'file:PATH (SQLite) or postgresql://user:password@host:5432/db',
+    },
+    { check: checkDatabaseUrl },
+  ),
+  databaseKind: databaseKind(),
+  databaseTimeoutMs: duration(
+    {
+      name: 'DATABASE_TIMEOUT',
+      topic: 'service',
+      default: '5 seconds',
+      description:
+        'Deadline of each database operation (a statement, a lock wait, a connect); past it the request is 503 service_unavailable.',
+    },
+    { minimum: 100, maximum: 600_000 },
+  ),
+  migrateOnStart: boolean({
+    name: 'MIGRATE_ON_START',
+    topic: 'service',
+    default: 'true',
+    description: 'Apply pending database migrations at start (replicas starting together take turns).',
+  }),
+  logLevel: oneOf(
+    { name: 'LOG_LEVEL', topic: 'service', default: 'info', description: 'The pino log level.' },
+    LOG_LEVELS,
+  ),
+  logFormat: oneOf(
+    {
+      name: 'LOG_FORMAT',
+      topic: 'service',
+      default: 'json',
+      description:
+        'Log lines: json (one JSON object per line, for log collectors) or pretty (for a person at a terminal).',
+    },
+    ['json', 'pretty'],
+  ),
+  logPhoneNumbers: oneOf(
+    {
+      name: 'LOG_PHONE_NUMBERS',
+      topic: 'service',
+      default: 'masked',
+      description: 'Phone numbers in log lines: masked (+1415*****00) or full.',
+    },
+    ['masked', 'full'],
+  ),
+  apiKeys: list(
+    {
+      name: 'API_KEYS',
+      topic: 'service',
+      unset: 'open, with a warning at start',
+      description:
+        'When set, every /v1 route needs "Authorization: Bearer <key>" (and /v2 the key as Basic password).',
+      secret: true,
+    },
+    { allowed: 'comma-separated keys' },
+  ),
+  purgeIntervalMs: duration(
+    {
+      name: 'PURGE_INTERVAL',
+      topic: 'service',
+      default: '1 hour',
+      description: 'How often old sessions are purged (jittered ±10%); off leaves it to `npm run purge`.',
+    },
+    { off: PURGE_OFF },
+  ),
+
   // --- seed settings (PHONE_VERIFICATION_*) ---
-  backend: text(
-    {
-      name: `${P}BACKEND`,
-      topic: 'backends',
-      default: 'console',
-      description: 'The SMS backend: a built-in one, or module.ClassName of a file in PLUGINS_DIR.',
-      allowed:
-        'console, twilio, twilio-sandbox, vonage, vonage-sandbox, nexmo, nexmo-sandbox, webhook, or module.ClassName',
-    },
-    { trim: true, check: checkBackendName },
-  ),
-  backendOptions: backendOptions(
-    {
-      name: `${P}OPTIONS`,
-      topic: 'backends',
-      default: '{}',
-      description:
-        'The backend\'s options as a JSON object, e.g. {"SID": "...", "SECRET": "...", "FROM": "+15005550006"}.',
-    },
-    {
-      prefix: `${P}OPTIONS_`,
-      topic: 'backends',
-      description:
-        'One backend option per variable (SID, SECRET, FROM, SANDBOX_TOKEN, BASE_URL…); wins over the JSON.',
-      example: { key: 'SID', value: '' },
-    },
-  ),
   minTokenLength: integer(
     {
       name: `${P}MIN_TOKEN_LENGTH`,
@@ -215,55 +271,35 @@ export const CONFIG = group({
     },
     { minimum: 1 },
   ),
-  purgeIntervalMs: duration(
-    {
-      name: 'PURGE_INTERVAL',
-      topic: 'service',
-      default: '1 hour',
-      description: 'How often old sessions are purged (jittered ±10%); off leaves it to `npm run purge`.',
-    },
-    { off: PURGE_OFF },
-  ),
 
-  // --- service ---
-  port: integer(
-    { name: 'PORT', topic: 'service', default: '3000', description: 'The port the service listens on.' },
-    { minimum: 0, maximum: 65535 },
-  ),
-  host: text({
-    name: 'HOST',
-    topic: 'service',
-    default: '0.0.0.0',
-    description: 'The address the service listens on.',
-    allowed: 'an IP address or host name',
-  }),
-  databaseUrl: text(
+  // --- backends ---
+  backend: text(
     {
-      name: 'DATABASE_URL',
-      topic: 'service',
-      default: 'file:./data/phone-verify.db',
-      description: "The database; the image's default is file:/data/phone-verify.db.",
-      allowed: 'file:PATH (SQLite) or postgresql://user:password@host:5432/db',
+      name: `${P}BACKEND`,
+      topic: 'backends',
+      default: 'console',
+      description: 'The SMS backend: a built-in one, or module.ClassName of a file in PLUGINS_DIR.',
+      allowed:
+        'a built-in backend name, or module.ClassName (or a module with a default export) in PLUGINS_DIR',
     },
-    { check: checkDatabaseUrl },
+    { trim: true, check: checkBackendName },
   ),
-  databaseKind: databaseKind(),
-  databaseTimeoutMs: duration(
+  backendOptions: backendOptions(
     {
-      name: 'DATABASE_TIMEOUT',
-      topic: 'service',
-      default: '5 seconds',
+      name: `${P}OPTIONS`,
+      topic: 'backends',
+      default: '{}',
       description:
-        'Deadline of each database operation (a statement, a lock wait, a connect); past it the request is 503 service_unavailable.',
+        'The backend\'s options as a JSON object, e.g. {"SID": "...", "SECRET": "...", "FROM": "+15005550006"}.',
     },
-    { minimum: 100, maximum: 600_000 },
+    {
+      prefix: `${P}OPTIONS_`,
+      topic: 'backends',
+      description:
+        'One backend option per variable (SID, SECRET, FROM, SANDBOX_TOKEN, BASE_URL…); wins over the JSON.',
+      example: { key: 'SID', value: '' },
+    },
   ),
-  migrateOnStart: boolean({
-    name: 'MIGRATE_ON_START',
-    topic: 'service',
-    default: 'true',
-    description: 'Apply pending database migrations at start (replicas starting together take turns).',
-  }),
   pluginsDir: text({
     name: 'PLUGINS_DIR',
     topic: 'backends',
@@ -271,31 +307,18 @@ export const CONFIG = group({
     description: "Folder of custom backend files (.js, .mjs, .cjs); the image's default is /plugins.",
     allowed: 'a folder path',
   }),
-  logLevel: oneOf(
-    { name: 'LOG_LEVEL', topic: 'service', default: 'info', description: 'The pino log level.' },
-    LOG_LEVELS,
-  ),
-  logFormat: oneOf(
+  sendTimeoutMs: duration(
     {
-      name: 'LOG_FORMAT',
-      topic: 'service',
-      default: 'json',
+      name: 'SEND_TIMEOUT',
+      topic: 'backends',
+      default: '10 seconds',
       description:
-        'Log lines: json (one JSON object per line, for log collectors) or pretty (for a person at a terminal).',
+        "Longest a custom or console backend's sendSms may take before the start is 502 backend_error (twilio and vonage use their TIMEOUT option).",
     },
-    ['json', 'pretty'],
+    { maximum: MAX_SEND_TIMEOUT_MS },
   ),
-  apiKeys: list(
-    {
-      name: 'API_KEYS',
-      topic: 'service',
-      unset: 'open, with a warning at start',
-      description:
-        'When set, every /v1 route needs "Authorization: Bearer <key>" (and /v2 the key as Basic password).',
-      secret: true,
-    },
-    { allowed: 'comma-separated keys' },
-  ),
+
+  // --- limits ---
   rateLimit: rateLimit(
     'limits',
     ['RATE_LIMIT_MAX', 100, 'Requests per client IP on /v1 per RATE_LIMIT_WINDOW.'],
@@ -310,12 +333,25 @@ export const CONFIG = group({
     ],
     ['PHONE_RATE_LIMIT_WINDOW', '1 hour', 'The window of PHONE_RATE_LIMIT_MAX.'],
   ),
+  trustProxy: single(
+    Type.Union([Type.Boolean(), Type.Integer({ minimum: 0 }), Type.Array(Type.String())]),
+    {
+      name: 'TRUST_PROXY',
+      topic: 'limits',
+      default: 'false',
+      description: 'Proxies whose X-Forwarded-For is trusted for the client IP (1 = one load balancer).',
+      allowed:
+        'false, true, a hop count, or comma-separated addresses/CIDRs (also loopback, linklocal, uniquelocal)',
+    },
+    parseTrustProxy,
+  ),
   redisUrl: optionalText(
     {
       name: 'REDIS_URL',
       topic: 'limits',
       unset: 'in memory',
-      description: 'Redis that holds the rate-limit counters and fraud-guard state, shared by all replicas.',
+      description:
+        "Redis for the counters of every limit and the fraud guard's state, shared by all replicas.",
       allowed: 'redis://… or rediss://…',
       secret: true,
     },
@@ -336,37 +372,6 @@ export const CONFIG = group({
         "While Redis is unreachable: local (count in each replica's memory), open (no limits) or closed (503).",
     },
     ['local', 'open', 'closed'],
-  ),
-  logPhoneNumbers: oneOf(
-    {
-      name: 'LOG_PHONE_NUMBERS',
-      topic: 'service',
-      default: 'masked',
-      description: 'Phone numbers in log lines: masked (+1415*****00) or full.',
-    },
-    ['masked', 'full'],
-  ),
-  trustProxy: single(
-    Type.Union([Type.Boolean(), Type.Integer({ minimum: 0 }), Type.Array(Type.String())]),
-    {
-      name: 'TRUST_PROXY',
-      topic: 'limits',
-      default: 'false',
-      description: 'Proxies whose X-Forwarded-For is trusted for the client IP (1 = one load balancer).',
-      allowed:
-        'false, true, a hop count, or comma-separated addresses/CIDRs (also loopback, linklocal, uniquelocal)',
-    },
-    parseTrustProxy,
-  ),
-  sendTimeoutMs: duration(
-    {
-      name: 'SEND_TIMEOUT',
-      topic: 'backends',
-      default: '10 seconds',
-      description:
-        "Longest a custom or console backend's sendSms may take before the start is 502 backend_error (twilio and vonage use their TIMEOUT option).",
-    },
-    { maximum: MAX_SEND_TIMEOUT_MS },
   ),
 
   // --- SMS-bill protection (CONTRACT section 5) ---
@@ -469,12 +474,6 @@ export const CONFIG = group({
   // Both are read, so an unset budget still checks its window.
   smsBudget: group(
     {
-      windowMs: duration({
-        name: 'SMS_BUDGET_WINDOW',
-        topic: 'protection',
-        default: '1 hour',
-        description: 'The window of SMS_BUDGET_MAX.',
-      }),
       max: integer(
         {
           name: 'SMS_BUDGET_MAX',
@@ -484,6 +483,12 @@ export const CONFIG = group({
         },
         { minimum: 1 },
       ),
+      windowMs: duration({
+        name: 'SMS_BUDGET_WINDOW',
+        topic: 'protection',
+        default: '1 hour',
+        description: 'The window of SMS_BUDGET_MAX.',
+      }),
     },
     'max',
   ),
