@@ -41,7 +41,7 @@ export const TOPICS = {
   compatibility: {
     title: 'Compatibility',
     summary:
-      "The Twilio Verify v2 routes (`/v2`) and django-phone-verify's routes (`/api/phone`) have no settings of their own: `API_KEYS` (on `/v2`, the Basic-auth password), the limits and the SMS-bill protection apply to them as to `/v1`, and a `/v2` service's code length defaults to `PHONE_VERIFICATION_TOKEN_LENGTH`.",
+      "The Twilio Verify v2 routes (`/v2`) and django-phone-verify's routes (`/api/phone`) have no settings of their own: `API_KEYS` guards them too (on `/v2`, as the Basic-auth password), the SMS-bill protection applies to their starts, and a `/v2` service's code length defaults to `PHONE_VERIFICATION_TOKEN_LENGTH`.",
   },
   delivery: {
     title: 'Delivery',
@@ -62,7 +62,7 @@ export interface Variable {
   description: string;
   /** the values it takes, for the documentation */
   allowed: string;
-  /** its value never appears in a refusal or a log line */
+  /** its value may hold a secret: a refusal never shows it */
   secret?: boolean;
   /** whitespace-only counts as a value (free text), not as unset */
   keepsSpaces?: boolean;
@@ -125,7 +125,7 @@ export function group(children: Record<string, Node>, whenSet?: string): Group {
 }
 
 /** True when `raw` means "use the default": unset, empty, or (except for free text) only spaces. */
-export function isBlank(variable: Variable, raw: string | undefined): raw is undefined {
+export function isBlank(variable: Variable, raw: string | undefined): boolean {
   return raw === undefined || (variable.keepsSpaces ? raw === '' : raw.trim() === '');
 }
 

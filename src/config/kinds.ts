@@ -5,15 +5,17 @@ import {
   type Static,
   type TArray,
   type TBoolean,
+  type TDate,
   type TInteger,
   type TLiteral,
   type TNumber,
   type TSchema,
   type TString,
+  type TUndefined,
   type TUnion,
   Type,
 } from '@sinclair/typebox';
-import { type Family, readVariable, type Setting, type Variable } from './definition.js';
+import { readVariable, type Setting, type Variable } from './definition.js';
 import { DURATION_SYNTAX, formatDuration, parseWindow } from './durations.js';
 import { InvalidValue } from './errors.js';
 
@@ -30,13 +32,12 @@ export function single<T extends TSchema>(
   variable: Variable,
   parse: (raw: string) => Static<T>,
   unset?: () => Static<T>,
-  families: readonly Family[] = [],
 ): Setting<T> {
   return {
     kind: 'setting',
     schema,
     variables: [variable],
-    families,
+    families: [],
     read: ({ env }) => readVariable(variable, env, parse, unset),
   };
 }
@@ -57,7 +58,7 @@ export function text(
 export function optionalText(
   spec: Spec,
   parse: (raw: string) => string = (raw) => raw,
-): Setting<TUnion<[TString, ReturnType<typeof Type.Undefined>]>> {
+): Setting<TUnion<[TString, TUndefined]>> {
   return single(
     Type.Union([Type.String(), Type.Undefined()]),
     variableOf(spec, 'text'),
@@ -86,10 +87,9 @@ export function parseInteger(raw: string, schema: TInteger): number {
   const minimum = schema.minimum ?? Number.MIN_SAFE_INTEGER;
   const maximum = schema.maximum ?? Number.MAX_SAFE_INTEGER;
   if (value < minimum || value > maximum) {
-    throw new InvalidValue(
-      `expected ${wholeNumbers(minimum, value > maximum ? maximum : schema.maximum)}`,
-      raw,
-    );
+    // Without a maximum of its own, a number refused for its size names the largest one taken.
+    const shownMaximum = schema.maximum ?? (value > maximum ? maximum : undefined);
+    throw new InvalidValue(`expected ${wholeNumbers(minimum, shownMaximum)}`, raw);
   }
   return value;
 }
@@ -168,7 +168,7 @@ export function duration(spec: Spec, bounds: DurationBounds = {}): Setting<TInte
     const word = raw.trim().toLowerCase();
     if (bounds.off?.includes(word) || (bounds.zero && word === '0')) return 0;
     const ms = parseWindow(raw);
-    if (ms === undefined || ms < (bounds.minimum ?? 1) || ms > (schema.maximum ?? Number.MAX_SAFE_INTEGER)) {
+    if (ms === undefined || ms < schema.minimum! || ms > (schema.maximum ?? Number.MAX_SAFE_INTEGER)) {
       throw new InvalidValue(`expected ${forms}`, raw);
     }
     return ms;
@@ -205,9 +205,7 @@ export function list(
 }
 
 /** An ISO 8601 instant, or undefined when unset. */
-export function instant(
-  spec: Spec,
-): Setting<TUnion<[ReturnType<typeof Type.Date>, ReturnType<typeof Type.Undefined>]>> {
+export function instant(spec: Spec): Setting<TUnion<[TDate, TUndefined]>> {
   return single(
     Type.Union([Type.Date(), Type.Undefined()]),
     variableOf(spec, 'an ISO 8601 instant such as 2027-01-31T00:00:00Z'),
