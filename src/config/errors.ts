@@ -20,7 +20,7 @@ export class InvalidValue extends Error {
 
 const SECRET_NAME = /secret|token|key|password/i;
 
-/** True for option names whose values must never be printed (CONTRACT section 2). */
+/** True for option names whose values must never be printed (SECRET, SANDBOX_TOKEN, API_KEY…). */
 export function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name);
 }

@@ -374,7 +374,7 @@ export const CONFIG = group({
     ['local', 'open', 'closed'],
   ),
 
-  // --- SMS-bill protection (CONTRACT section 5) ---
+  // --- SMS-bill protection ---
   allowedCountries: list(
     {
       name: 'ALLOWED_COUNTRIES',
@@ -510,7 +510,7 @@ export const CONFIG = group({
     description: 'The instant after which TEST_PHONE_NUMBERS are ordinary numbers again.',
   }),
 
-  // --- delivery (CONTRACT section 7) ---
+  // --- delivery ---
   fallbackBackend: optionalText(
     {
       name: `${P}FALLBACK_BACKEND`,
