@@ -5,7 +5,8 @@ import { getCountries } from 'libphonenumber-js';
 import { InvalidValue } from './errors.js';
 import { splitList } from './kinds.js';
 
-export type DatabaseKind = 'sqlite' | 'postgresql';
+export const DATABASE_KINDS = ['sqlite', 'postgresql'] as const;
+export type DatabaseKind = (typeof DATABASE_KINDS)[number];
 
 export function databaseKindOf(url: string): DatabaseKind | undefined {
   if (url.startsWith('file:')) return 'sqlite';

@@ -67,7 +67,8 @@ export function optionalText(
   );
 }
 
-function wholeNumbers(minimum: number, maximum?: number): string {
+/** The documentation's (and refusals') words for a whole-number range. */
+export function wholeNumbers(minimum: number | string, maximum?: number): string {
   return maximum === undefined
     ? `a whole number, at least ${minimum}`
     : `a whole number from ${minimum} to ${maximum}`;

@@ -8,6 +8,7 @@ import {
   checkBackendName,
   checkDatabaseUrl,
   countryCode,
+  DATABASE_KINDS,
   type DatabaseKind,
   databaseKindOf,
   e164Prefix,
@@ -31,8 +32,10 @@ import {
   optionalText,
   parseInteger,
   ratio,
+  type Spec,
   single,
   text,
+  wholeNumbers,
 } from './kinds.js';
 import { backendOptions, translations } from './per-key.js';
 
@@ -55,7 +58,7 @@ function tokenLength(): Setting<TInteger> {
     topic: 'seed',
     default: '6',
     description: 'Digits in a security code.',
-    allowed: `a whole number from ${P}MIN_TOKEN_LENGTH to ${MAX_TOKEN_LENGTH}`,
+    allowed: wholeNumbers(`${P}MIN_TOKEN_LENGTH`, MAX_TOKEN_LENGTH),
   };
   return {
     kind: 'setting',
@@ -86,14 +89,14 @@ function codeExpiry(): Setting<TInteger> {
     topic: 'seed',
     default: '3600',
     description: 'Seconds a code stays valid.',
-    allowed: 'a whole number, at least 1',
+    allowed: wholeNumbers(schema.minimum!),
   };
   const seconds: Variable = {
     name: `${P}SECURITY_CODE_EXPIRATION_SECONDS`,
     topic: 'seed',
     unset: `the value of ${P}SECURITY_CODE_EXPIRATION_TIME`,
     description: `Seconds a code stays valid; wins over ${P}SECURITY_CODE_EXPIRATION_TIME when set.`,
-    allowed: 'a whole number, at least 1',
+    allowed: wholeNumbers(schema.minimum!),
   };
   const parse = (raw: string) => parseInteger(raw, schema);
   return {
@@ -109,24 +112,23 @@ function codeExpiry(): Setting<TInteger> {
 }
 
 /** Derived from DATABASE_URL (read before it), which has no other source. */
-function databaseKind(): Setting<TUnion<[TLiteral<'sqlite'>, TLiteral<'postgresql'>]>> {
+function databaseKind(): Setting<TUnion<TLiteral<DatabaseKind>[]>> {
   return {
     kind: 'setting',
-    schema: Type.Union([Type.Literal('sqlite'), Type.Literal('postgresql')]),
+    schema: Type.Union(DATABASE_KINDS.map((kind) => Type.Literal(kind))),
     variables: [],
     families: [],
     read: ({ earlier }) => databaseKindOf(earlier.databaseUrl as string) as DatabaseKind,
   };
 }
 
-function rateLimit(
-  topic: 'limits' | 'protection',
-  max: [string, number, string],
-  window: [string, string, string],
-) {
+type LimitSpec = Omit<Spec, 'topic'>;
+
+/** A limit: so many (`max`) per window. */
+function rateLimit(topic: 'limits' | 'protection', max: LimitSpec, window: LimitSpec) {
   return group({
-    max: integer({ name: max[0], topic, default: String(max[1]), description: max[2] }, { minimum: 1 }),
-    windowMs: duration({ name: window[0], topic, default: window[1], description: window[2] }),
+    max: integer({ ...max, topic }, { minimum: 1 }),
+    windowMs: duration({ ...window, topic }),
   });
 }
 
@@ -321,17 +323,26 @@ export const CONFIG = group({
   // --- limits ---
   rateLimit: rateLimit(
     'limits',
-    ['RATE_LIMIT_MAX', 100, 'Requests per client IP on /v1 per RATE_LIMIT_WINDOW.'],
-    ['RATE_LIMIT_WINDOW', '1 minute', 'The window of RATE_LIMIT_MAX.'],
+    {
+      name: 'RATE_LIMIT_MAX',
+      default: '100',
+      description: 'Requests per client IP on /v1 per RATE_LIMIT_WINDOW.',
+    },
+    { name: 'RATE_LIMIT_WINDOW', default: '1 minute', description: 'The window of RATE_LIMIT_MAX.' },
   ),
   phoneRateLimit: rateLimit(
     'limits',
-    [
-      'PHONE_RATE_LIMIT_MAX',
-      5,
-      'Verifications started per phone number per PHONE_RATE_LIMIT_WINDOW (every start that reached the backend counts).',
-    ],
-    ['PHONE_RATE_LIMIT_WINDOW', '1 hour', 'The window of PHONE_RATE_LIMIT_MAX.'],
+    {
+      name: 'PHONE_RATE_LIMIT_MAX',
+      default: '5',
+      description:
+        'Verifications started per phone number per PHONE_RATE_LIMIT_WINDOW (every start that reached the backend counts).',
+    },
+    {
+      name: 'PHONE_RATE_LIMIT_WINDOW',
+      default: '1 hour',
+      description: 'The window of PHONE_RATE_LIMIT_MAX.',
+    },
   ),
   trustProxy: single(
     Type.Union([Type.Boolean(), Type.Integer({ minimum: 0 }), Type.Array(Type.String())]),
@@ -408,12 +419,17 @@ export const CONFIG = group({
   ),
   prefixRateLimit: rateLimit(
     'protection',
-    [
-      'PREFIX_RATE_LIMIT_MAX',
-      50,
-      'Starts per number block (the E.164 number without its last 4 digits) per PREFIX_RATE_LIMIT_WINDOW.',
-    ],
-    ['PREFIX_RATE_LIMIT_WINDOW', '1 hour', 'The window of PREFIX_RATE_LIMIT_MAX.'],
+    {
+      name: 'PREFIX_RATE_LIMIT_MAX',
+      default: '50',
+      description:
+        'Starts per number block (the E.164 number without its last 4 digits) per PREFIX_RATE_LIMIT_WINDOW.',
+    },
+    {
+      name: 'PREFIX_RATE_LIMIT_WINDOW',
+      default: '1 hour',
+      description: 'The window of PREFIX_RATE_LIMIT_MAX.',
+    },
   ),
   fraudGuard: group({
     mode: oneOf(
