@@ -1,5 +1,5 @@
 // Reads the environment once at start into a typed, validated Config. Every variable of
-// CONTRACT.md section 2 is parsed here and nowhere else; a bad value throws a ConfigError whose
+// docs/configuration.md is parsed here and nowhere else; a bad value throws a ConfigError whose
 // message is the one line the process prints before exiting. An empty variable means its default.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -20,7 +20,7 @@ export interface RateLimitSetting {
 }
 
 export interface Config {
-  // seed settings (PHONE_VERIFICATION_*)
+  // django-phone-verify's settings (PHONE_VERIFICATION_*)
   backend: string;
   /** backend options, keys lower-cased, per-key variables merged over the JSON */
   backendOptions: Record<string, unknown>;
@@ -56,7 +56,7 @@ export interface Config {
   redisUrl: string | undefined;
   /** prefix of every Redis key this service writes, so deployments can share one Redis */
   redisKeyPrefix: string;
-  /** what the rate limits do while Redis is unreachable (see README, Security) */
+  /** what the rate limits do while Redis is unreachable (docs/security.md) */
   rateLimitOnRedisError: RedisFailurePolicy;
   /** how log lines show phone numbers */
   logPhoneNumbers: 'masked' | 'full';
@@ -65,7 +65,7 @@ export interface Config {
   /** milliseconds a backend without a TIMEOUT option of its own may take to send one message */
   sendTimeoutMs: number;
 
-  // SMS-bill protection (CONTRACT section 5)
+  // SMS-bill protection (docs/sms-bill-protection.md)
   /** upper-case ISO 3166-1 alpha-2 codes; [] = every country */
   allowedCountries: string[];
   deniedCountries: string[];
@@ -81,7 +81,7 @@ export interface Config {
   testPhoneNumbers: Record<string, string>;
   testPhoneNumbersUntil: Date | undefined;
 
-  // delivery (CONTRACT section 7)
+  // delivery (docs/delivery.md)
   fallbackBackend: string | undefined;
   /** fallback backend options, keys lower-cased, per-key variables merged over the JSON */
   fallbackBackendOptions: Record<string, unknown>;
@@ -192,7 +192,7 @@ const BACKEND_NAME = /^[A-Za-z0-9_-]+(\.[A-Za-z_$][\w$]*)?$/;
 
 export const DEFAULT_MESSAGE = 'Welcome to {app}! Please use security code {security_code} to proceed.';
 
-/** True for option names whose values must never be printed (CONTRACT section 2). */
+/** True for option names whose values must never be printed (docs/backends.md, "Backend options"). */
 export function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name);
 }
@@ -263,7 +263,7 @@ function rateLimit(
   return { max: integer(env, maxName, max, 1), windowMs };
 }
 
-/** The PURGE_INTERVAL values that turn the scheduled purge off (README, Retention). */
+/** The PURGE_INTERVAL values that turn the scheduled purge off (docs/operations.md, "Retention"). */
 export const PURGE_OFF = ['off', 'false', 'never', '0'] as const;
 
 /** PURGE_INTERVAL: a window like RATE_LIMIT_WINDOW, or off to leave purging to `npm run purge`. */
