@@ -18,7 +18,7 @@ export function heapFlags(execArgv: readonly string[]): string[] {
 
 /**
  * Applies heapFlags() to this process. V8 reads this flag at every full collection, so setting it
- * once the process runs takes effect from the next one (measured on Node.js 20 and 22).
+ * once the process runs takes effect from the next one (on Node.js 20 and 22 alike).
  */
 export function tuneHeap(execArgv: readonly string[] = process.execArgv): void {
   for (const flag of heapFlags(execArgv)) setFlagsFromString(flag);
