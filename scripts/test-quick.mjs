@@ -12,7 +12,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Left out of the quick run, each with what makes it slow. */
 const LEFT_OUT = {
   'test/server.test.ts': 'starts node dist/server.js and npm start',
-  'test/backends/plugin-startup.test.ts': 'starts node dist/server.js with README plugins',
+  'test/backends/plugin-startup.test.ts': 'starts node dist/server.js with the plugins of docs/backends.md',
   'test/backends/plugin-typescript.test.ts': 'npm install, tsc, then node dist/server.js',
   'test/backends/startup.test.ts': 'starts src/server.ts through tsx',
   'test/cli/purge.test.ts': 'runs node dist/cli/purge.js',

@@ -1,5 +1,5 @@
-// Every error the API answers with, each with its stable `code` and HTTP status (CONTRACT.md
-// section 3), created in this one place. The error handler turns them into problem+json.
+// Every error the API answers with, each with its stable `code` and HTTP status (docs/api.md,
+// "Errors"), created in this one place. The error handler turns them into problem+json.
 import { format } from 'node:util';
 
 export const PROBLEM_TYPE_BASE = 'urn:phone-verify:problem:';

@@ -61,7 +61,7 @@ export function trustProxyOption(setting: Config['trustProxy']): FastifyServerOp
 
 /** How long a client may take to send a request, and how often Node checks. */
 export interface RequestDeadlines {
-  /** headers and body, from the request's first byte (README: "a request gets 30 s") */
+  /** headers and body, from the request's first byte (docs/operations.md, "Slow clients and timeouts") */
   requestTimeoutMs: number;
   /** how often Node looks for requests past their deadline: a request is cut within this much after it */
   checkIntervalMs: number;

@@ -1,5 +1,5 @@
-// The variables of CONTRACT sections 5 (SMS-bill protection) and 7 (delivery): defaults, accepted
-// values, and one-line refusals naming the variable.
+// The variables of SMS-bill protection (docs/sms-bill-protection.md) and delivery (docs/delivery.md):
+// defaults, accepted values, and one-line refusals naming the variable.
 import t from 'tap';
 import { ConfigError, loadConfig } from '../src/config.js';
 

@@ -1,4 +1,4 @@
-// Configuration: every variable of CONTRACT section 2, defaults, and one-line errors naming the variable.
+// Configuration: every variable of docs/configuration.md, defaults, and one-line errors naming the variable.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,6 +1,7 @@
-// The SMS-bill protections a start passes after the per-IP limit, in the order of README
-// "Protecting your SMS bill": test numbers (which skip the rest), destination policy, then the
-// resend interval, the per-prefix limit, the fraud guard and the SMS budget (one store call).
+// The SMS-bill protections a start passes after the per-IP limit, in the order of
+// docs/sms-bill-protection.md, "The order of checks": test numbers (which skip the rest),
+// destination policy, then the resend interval, the per-prefix limit, the fraud guard and the SMS
+// budget (one store call).
 // A refusal is thrown as the error the API answers with; refused starts count toward nothing.
 import type { Config } from '../config.js';
 import { DestinationBlocked, DestinationNotAllowed, RateLimited } from '../errors.js';

@@ -1,4 +1,4 @@
-// The backend contract of django-phone-verify's BaseBackend, in camelCase (CONTRACT.md section 4).
+// The backend contract of django-phone-verify's BaseBackend, in camelCase (docs/backends.md).
 // Built-in and custom backends extend it; the service talks to backends only through it.
 import { randomInt } from 'node:crypto';
 import { randomBytesPooled } from '../verification/secrets.js';
@@ -45,7 +45,7 @@ export interface BackendRuntime {
   /** the same log uncensored, for the console backend, whose purpose is to log the message */
   messageLogger?: BackendLogger;
   /**
-   * The service's own check of a code against its stored session: the seed's base validation,
+   * The service's own check of a code against its stored session: django-phone-verify's base validation,
    * which decides and books the outcome (approval, wrong code, lock) in one atomic statement.
    */
   checkSecurityCode(
@@ -69,7 +69,7 @@ export class BaseBackend {
   static readonly SESSION_TOKEN_INVALID = 4 as const;
   static readonly SECURITY_CODE_TOO_MANY_ATTEMPTS = 5 as const;
 
-  // The seed reads the constants through self; keep that spelling working too.
+  // django-phone-verify reads the constants through self; keep that spelling working too.
   readonly SECURITY_CODE_VALID = 0 as const;
   readonly SECURITY_CODE_INVALID = 1 as const;
   readonly SECURITY_CODE_EXPIRED = 2 as const;
@@ -152,7 +152,7 @@ export class BaseBackend {
    * session). An override may call super.validateSecurityCode(…) and use or change its answer.
    *
    * That is why this one method calls back into the service instead of the service deciding alone:
-   * the seed's contract lets an override ask the base for the real verdict of exactly this call,
+   * django-phone-verify's contract lets an override ask the base for the real verdict of exactly this call,
    * and only the store knows it. When no override exists the service decides directly and this
    * method is never called.
    */

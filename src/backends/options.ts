@@ -1,6 +1,6 @@
 // The options of the provider backends declared as data: the declaration drives start-up validation
 // (one ConfigError line naming every missing PHONE_VERIFICATION_OPTIONS_<KEY> and the backend) and
-// keeps the README tables honest. Values are never echoed: most of them are credentials.
+// keeps the option tables of docs/backends.md honest. Values are never echoed: most of them are credentials.
 import { ConfigError } from '../config.js';
 
 /** One option a backend reads from PHONE_VERIFICATION_OPTIONS*. */

@@ -1,4 +1,4 @@
-// Loads a custom backend from a file in PLUGINS_DIR, the seed's way: "module.ClassName" takes
+// Loads a custom backend from a file in PLUGINS_DIR, django-phone-verify's way: "module.ClassName" takes
 // export ClassName of module.js|.mjs|.cjs, a bare "module" takes its default export. The file is
 // resolved explicitly and only inside PLUGINS_DIR, imported, shape-checked and constructed; each
 // way this can fail is a ConfigError of one line that names the file or export and the cause.

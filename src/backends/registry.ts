@@ -12,8 +12,8 @@ import {
 
 export type BackendFactory = (options: Record<string, unknown>) => BaseBackend | Promise<BaseBackend>;
 
-// The provider SDKs are imported only when their backend is chosen: together they hold about
-// 40 MB of memory that a service sending through the other one (or a plugin) never uses.
+// The provider SDKs are imported only when their backend is chosen: together they hold tens of MB
+// of memory that a service sending through the other one (or a plugin) never uses.
 const twilio = () => import('./twilio.js');
 const vonage = () => import('./vonage.js');
 
@@ -24,7 +24,7 @@ export const builtInBackends: Record<string, BackendFactory> = {
   'twilio-sandbox': async (options) => new (await twilio()).TwilioSandboxBackend(options, 'twilio-sandbox'),
   vonage: async (options) => new (await vonage()).VonageBackend(options, 'vonage'),
   'vonage-sandbox': async (options) => new (await vonage()).VonageSandboxBackend(options, 'vonage-sandbox'),
-  // Vonage was Nexmo: the seed's names keep working.
+  // Vonage was Nexmo: django-phone-verify's names keep working.
   nexmo: async (options) => new (await vonage()).VonageBackend(options, 'nexmo'),
   'nexmo-sandbox': async (options) => new (await vonage()).VonageSandboxBackend(options, 'nexmo-sandbox'),
 };

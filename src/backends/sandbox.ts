@@ -1,4 +1,4 @@
-// The code rule of the built-in sandboxes (CONTRACT section 4): the code is always SANDBOX_TOKEN,
+// The code rule of the built-in sandboxes (docs/backends.md, "Sandboxes"): the code is always SANDBOX_TOKEN,
 // and a check with it is VALID however often and however late; any other code is INVALID (the
 // service still counts it toward the attempt lock). The provider backends delegate to this.
 

@@ -4,8 +4,8 @@
 import { createHmac, hash, randomFillSync, timingSafeEqual } from 'node:crypto';
 
 // CSPRNG output fetched 4 KiB at a time: one call into OpenSSL per ~100 tokens instead of one per
-// token (randomBytes(32) costs ~2.5 µs here, a slice of the pool ~0.2 µs). Every byte is handed
-// out once; the pool is refilled, never reused.
+// token, since the call's fixed cost is many times that of taking a slice of the pool. Every byte
+// is handed out once; the pool is refilled, never reused.
 const POOL_SIZE = 4096;
 const pool = Buffer.allocUnsafe(POOL_SIZE);
 let poolOffset = POOL_SIZE;

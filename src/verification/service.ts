@@ -493,7 +493,8 @@ export class VerificationService {
     const raw = await this.#baseDecision.run(context, () =>
       this.backend.validateSecurityCode(securityCode, phoneNumber, sessionToken),
     );
-    const status = Array.isArray(raw) ? raw[raw.length - 1] : raw; // the seed returned (record, status)
+    // django-phone-verify's validateSecurityCode returns (record, status)
+    const status = Array.isArray(raw) ? raw[raw.length - 1] : raw;
     if (![0, 1, 2, 3, 4, 5].includes(status)) {
       throw new InternalErrorFromBackend(`validateSecurityCode returned ${JSON.stringify(status)}`);
     }

@@ -1,4 +1,5 @@
-// BaseBackend: the seed's constants, CSPRNG codes, opaque tokens, bounded bulk sends with outcomes.
+// BaseBackend: django-phone-verify's constants, CSPRNG codes, opaque tokens, bounded bulk sends with
+// outcomes.
 import t from 'tap';
 import { attachRuntime, BaseBackend, usesBaseValidation } from '../../src/backends/base.js';
 import { ConsoleBackend } from '../../src/backends/console.js';

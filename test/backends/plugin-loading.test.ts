@@ -1,5 +1,5 @@
 // Custom backends that load: ESM (.mjs, .js) and CommonJS (.cjs, .js by syntax), named and default
-// exports, classes that do not extend BaseBackend, the seed's sandbox recipe, a plugin's own
+// exports, classes that do not extend BaseBackend, django-phone-verify's sandbox recipe, a plugin's own
 // node_modules — each started through the service's start-up path and driven over the HTTP API.
 import { readFileSync, symlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';

@@ -1,7 +1,7 @@
 // The production process with custom backends: `node dist/server.js` started with plugin files a
-// new user wrote from the README alone, in a temp folder, and driven over HTTP (JavaScript, and
-// CommonJS); and every refusal under plain Node (no TypeScript loader: the way it runs in
-// Docker), two of them as the process prints them: one line on stderr, exit code 1. README's
+// new user wrote from docs/backends.md alone, in a temp folder, and driven over HTTP (JavaScript,
+// and CommonJS); and every refusal under plain Node (no TypeScript loader: the way it runs in
+// Docker), two of them as the process prints them: one line on stderr, exit code 1. The page's
 // TypeScript recipe is plugin-typescript.test.ts.
 import { execFile } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
+import { codeBlocks, readDoc } from '../docs.js';
 import { type RecordedRequest, startRecordingServer } from '../fakes/recording-server.js';
-import { codeBlocks, readmeSection } from '../readme.js';
 import {
   BASE_ENV,
   ensureBuilt,
@@ -34,10 +34,10 @@ function codeIn(message: string): string {
 const run = promisify(execFile);
 t.before(ensureBuilt);
 
-/** README's plugin files (plugins/…), written into a fresh folder outside the repository. */
-function readmePlugins(t: Test): string {
+/** docs/backends.md's plugin files (plugins/…), written into a fresh folder outside the repository. */
+function documentedPlugins(t: Test): string {
   const dir = scratchDir(t);
-  for (const { path, body } of codeBlocks(readmeSection('## Write your own backend'))) {
+  for (const { path, body } of codeBlocks(readDoc('docs/backends.md').section('## Write your own backend'))) {
     if (path?.startsWith('plugins/')) appendFileSync(join(dir, path.slice('plugins/'.length)), body);
   }
   return dir;
@@ -66,9 +66,9 @@ function fakeVonage(t: Test) {
 }
 
 t.test(
-  "README's JavaScript plugin (ESM .js by syntax, in a bare folder) through the HTTP flow",
+  "docs/backends.md's JavaScript plugin (ESM .js by syntax, in a bare folder) through the HTTP flow",
   async (t) => {
-    const plugins = readmePlugins(t);
+    const plugins = documentedPlugins(t);
     const vonage = await fakeVonage(t);
     const service = await startService(t, {
       PLUGINS_DIR: plugins,
@@ -94,10 +94,10 @@ t.test(
   },
 );
 
-t.test("README's sandbox: the fixed code, and any code verifies", async (t) => {
+t.test("docs/backends.md's sandbox: the fixed code, and any code verifies", async (t) => {
   const vonage = await fakeVonage(t);
   const service = await startService(t, {
-    PLUGINS_DIR: readmePlugins(t),
+    PLUGINS_DIR: documentedPlugins(t),
     PHONE_VERIFICATION_BACKEND: 'nexmo.NexmoSandboxBackend',
     PHONE_VERIFICATION_OPTIONS: JSON.stringify({
       KEY: 'k',
@@ -120,10 +120,10 @@ t.test("README's sandbox: the fixed code, and any code verifies", async (t) => {
   }
 });
 
-t.test("README's CommonJS class that does not extend BaseBackend", async (t) => {
+t.test("docs/backends.md's CommonJS class that does not extend BaseBackend", async (t) => {
   const relay = await startRecordingServer(t, () => ({ status: 202, body: {} }));
   const service = await startService(t, {
-    PLUGINS_DIR: readmePlugins(t),
+    PLUGINS_DIR: documentedPlugins(t),
     PHONE_VERIFICATION_BACKEND: 'sms-relay.SmsRelayBackend',
     PHONE_VERIFICATION_OPTIONS_RELAY: relay.url,
   });

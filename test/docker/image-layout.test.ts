@@ -2,7 +2,7 @@
 // migrations and package.json in an app folder, with /data- and /plugins-like folders beside it.
 // The server is started the way the image's CMD does (node dist/server.js, no npm), serves a
 // verification, and stops cleanly on SIGTERM (exit 0). The real image is built and run with podman
-// (see README, "Docker").
+// (see docs/operations.md, "Docker").
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';

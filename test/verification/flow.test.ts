@@ -1,4 +1,4 @@
-// Every outcome of the verification flow (CONTRACT section 3), over HTTP, on SQLite and PostgreSQL.
+// Every outcome of the verification flow (docs/api.md), over HTTP, on SQLite and PostgreSQL.
 import t from 'tap';
 import {
   build,

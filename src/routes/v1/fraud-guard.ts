@@ -1,5 +1,5 @@
 // GET /v1/fraud-guard/blocks and DELETE /v1/fraud-guard/blocks/{prefix}: the operator's view of
-// the fraud guard (README "Protecting your SMS bill": handling a false positive).
+// the fraud guard (docs/sms-bill-protection.md, "Handling a false positive").
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { NotFound } from '../../errors.js';

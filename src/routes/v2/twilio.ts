@@ -1,4 +1,4 @@
-// Twilio Verify v2's subset under /v2 (CONTRACT.md section 6): Services, Verifications and
+// Twilio Verify v2's subset under /v2 (docs/migrating.md): Services, Verifications and
 // VerificationCheck, form-encoded in, Twilio's JSON out, HTTP Basic auth with an API key as the
 // password. The verification rules are the domain's; this file only speaks Twilio's wire format.
 import { hash, randomBytes } from 'node:crypto';
