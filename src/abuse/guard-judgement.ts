@@ -9,17 +9,19 @@
 // their codes vouch for their own prefix inside a wider block.
 import type { Block, GuardQuery } from './guard-store.js';
 
-/** One prefix's counts: per bucket started and approved, and excluded (taken out by narrower blocks). */
+/**
+ * One prefix's counts: per bucket started and approved, and excluded (taken out by narrower
+ * blocks). Each map is made when first counted in: most prefixes of a window (10,000-number blocks
+ * seen once or twice) only ever have starts.
+ */
 export interface PrefixCounts {
-  starts: Map<number, number>;
-  approvals: Map<number, number>;
-  excludedStarts: Map<number, number>;
-  excludedApprovals: Map<number, number>;
+  starts?: Map<number, number>;
+  approvals?: Map<number, number>;
+  excludedStarts?: Map<number, number>;
+  excludedApprovals?: Map<number, number>;
 }
 
-export function emptyCounts(): PrefixCounts {
-  return { starts: new Map(), approvals: new Map(), excludedStarts: new Map(), excludedApprovals: new Map() };
-}
+export type CountKind = keyof PrefixCounts;
 
 interface Sums {
   judgedStarts: number;
@@ -29,9 +31,14 @@ interface Sums {
 }
 
 /** The counts of `map` from bucket `first` on, up to `lastJudged` and in all; older buckets are dropped. */
-function sum(map: Map<number, number>, first: number, lastJudged: number): { judged: number; all: number } {
+function sum(
+  map: Map<number, number> | undefined,
+  first: number,
+  lastJudged: number,
+): { judged: number; all: number } {
   let judged = 0;
   let all = 0;
+  if (map === undefined) return { judged, all };
   for (const [bucket, count] of map) {
     if (bucket < first) {
       map.delete(bucket);
@@ -101,8 +108,8 @@ export function judge(
       left = query.blockMs;
       for (const wider of query.levels.slice(index + 1)) {
         const widerCounts = counts(wider.prefix);
-        add(widerCounts.excludedStarts, current, s.allStarts);
-        add(widerCounts.excludedApprovals, current, s.allApprovals);
+        add(widerCounts, 'excludedStarts', current, s.allStarts);
+        add(widerCounts, 'excludedApprovals', current, s.allApprovals);
       }
     }
     if (left > 0 && !vouched) refusedForMs = Math.max(refusedForMs ?? 0, left);
@@ -111,6 +118,9 @@ export function judge(
   return { newBlocks, refusedForMs };
 }
 
-export function add(map: Map<number, number>, bucket: number, count: number): void {
-  if (count > 0) map.set(bucket, (map.get(bucket) ?? 0) + count);
+export function add(counts: PrefixCounts, kind: CountKind, bucket: number, count: number): void {
+  if (count <= 0) return;
+  const map = counts[kind];
+  if (map === undefined) counts[kind] = new Map([[bucket, count]]);
+  else map.set(bucket, (map.get(bucket) ?? 0) + count);
 }

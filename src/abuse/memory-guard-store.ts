@@ -1,5 +1,5 @@
 // The GuardStore in this process's memory: for one replica, or while Redis is unreachable.
-import { add, emptyCounts, judge, type PrefixCounts } from './guard-judgement.js';
+import { add, judge, type PrefixCounts } from './guard-judgement.js';
 import type { AdmissionQuery, AdmissionResult, Approval, Block, GuardStore } from './guard-store.js';
 
 interface FixedWindow {
@@ -11,7 +11,9 @@ export class MemoryGuardStore implements GuardStore {
   readonly #counts = new Map<string, PrefixCounts & { expiresAt: number }>();
   readonly #blocks = new Map<string, Block>();
   readonly #wouldBlocks = new Map<string, Block>();
-  readonly #windows = new Map<string, FixedWindow>();
+  /** PREFIX_RATE_LIMIT_* windows by 10,000-number block */
+  readonly #prefixWindows = new Map<string, FixedWindow>();
+  #budget: FixedWindow | undefined;
   readonly #resends = new Map<string, number>();
   #sweptAt = 0;
 
@@ -24,20 +26,24 @@ export class MemoryGuardStore implements GuardStore {
       if (until > now) return { ...none, refused: 'resend_interval', retryAfterMs: until - now };
     }
     if (query.prefixLimit) {
-      const window = this.#window(`prefix:${query.prefixLimit.key}`, now);
+      const window = live(this.#prefixWindows.get(query.prefixLimit.key), now);
       if (window && window.count >= query.prefixLimit.max) {
         return { ...none, refused: 'prefix_limit', retryAfterMs: window.resetAt - now };
       }
     }
     let result = none;
     const { guard } = query;
-    const keepMs = guard ? guard.windowMs + guard.graceMs + 2 * guard.bucketMs : 0;
+    const expiresAt = guard ? now + guard.windowMs + guard.graceMs + 2 * guard.bucketMs : 0;
+    // Each level's counts looked up once: the judgement reads them, an admitted start adds to them.
+    const levelCounts = guard?.levels.map((level) => this.#countsOf(level.prefix, expiresAt)) ?? [];
     if (guard) {
       const blocks = guard.enforce ? this.#blocks : this.#wouldBlocks;
       const judgement = judge(
         guard,
         now,
-        (prefix) => this.#countsOf(prefix, now + keepMs),
+        (prefix) =>
+          levelCounts[guard.levels.findIndex((level) => level.prefix === prefix)] ??
+          this.#countsOf(prefix, expiresAt),
         (prefix) => {
           const block = blocks.get(prefix);
           return block && block.until > now ? block.until - now : 0;
@@ -51,18 +57,27 @@ export class MemoryGuardStore implements GuardStore {
       }
     }
     if (query.budget) {
-      const window = this.#window('budget', now);
+      const window = live(this.#budget, now);
       if (window && window.count >= query.budget.max) {
         return { ...result, refused: 'budget', retryAfterMs: window.resetAt - now };
       }
     }
     // Admitted: only now is anything counted, so a refused start counts toward nothing.
     if (query.resend) this.#resends.set(query.resend.key, now + query.resend.intervalMs);
-    if (query.prefixLimit) this.#hit(`prefix:${query.prefixLimit.key}`, now, query.prefixLimit.windowMs);
-    if (query.budget) this.#hit('budget', now, query.budget.windowMs);
+    if (query.prefixLimit) {
+      const { key, windowMs } = query.prefixLimit;
+      const window = live(this.#prefixWindows.get(key), now);
+      if (window) window.count += 1;
+      else this.#prefixWindows.set(key, { count: 1, resetAt: now + windowMs });
+    }
+    if (query.budget) {
+      const window = live(this.#budget, now);
+      if (window) window.count += 1;
+      else this.#budget = { count: 1, resetAt: now + query.budget.windowMs };
+    }
     if (guard) {
       const bucket = Math.floor(now / guard.bucketMs);
-      for (const level of guard.levels) add(this.#countsOf(level.prefix, now + keepMs).starts, bucket, 1);
+      for (const counts of levelCounts) add(counts, 'starts', bucket, 1);
     }
     return result;
   }
@@ -70,7 +85,7 @@ export class MemoryGuardStore implements GuardStore {
   async approve(approvals: Approval[], keepMs: number): Promise<void> {
     const expiresAt = Date.now() + keepMs;
     for (const { prefix, bucket, count } of approvals)
-      add(this.#countsOf(prefix, expiresAt).approvals, bucket, count);
+      add(this.#countsOf(prefix, expiresAt), 'approvals', bucket, count);
   }
 
   async blocks(now: number): Promise<Block[]> {
@@ -88,21 +103,10 @@ export class MemoryGuardStore implements GuardStore {
   #countsOf(prefix: string, expiresAt: number): PrefixCounts {
     let counts = this.#counts.get(prefix);
     if (!counts) {
-      counts = { ...emptyCounts(), expiresAt };
+      counts = { expiresAt };
       this.#counts.set(prefix, counts);
     } else counts.expiresAt = Math.max(counts.expiresAt, expiresAt);
     return counts;
-  }
-
-  #window(key: string, now: number): FixedWindow | undefined {
-    const window = this.#windows.get(key);
-    return window && window.resetAt > now ? window : undefined;
-  }
-
-  #hit(key: string, now: number, windowMs: number): void {
-    const window = this.#window(key, now);
-    if (window) window.count += 1;
-    else this.#windows.set(key, { count: 1, resetAt: now + windowMs });
   }
 
   /** Drops what has expired, at most once a second: memory stays bounded by the traffic of a window. */
@@ -110,10 +114,16 @@ export class MemoryGuardStore implements GuardStore {
     if (now - this.#sweptAt < 1_000) return;
     this.#sweptAt = now;
     for (const [key, counts] of this.#counts) if (counts.expiresAt <= now) this.#counts.delete(key);
-    for (const [key, window] of this.#windows) if (window.resetAt <= now) this.#windows.delete(key);
+    for (const [key, window] of this.#prefixWindows)
+      if (window.resetAt <= now) this.#prefixWindows.delete(key);
     for (const [key, until] of this.#resends) if (until <= now) this.#resends.delete(key);
     for (const map of [this.#blocks, this.#wouldBlocks]) {
       for (const [key, block] of map) if (block.until <= now) map.delete(key);
     }
   }
+}
+
+/** The window while it runs; undefined once it has ended (the next count starts a new one). */
+function live(window: FixedWindow | undefined, now: number): FixedWindow | undefined {
+  return window && window.resetAt > now ? window : undefined;
 }
