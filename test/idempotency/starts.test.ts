@@ -131,6 +131,17 @@ t.test('after 24 hours a key is free again: the retry is a new start', async (t)
   t.equal(sends(target), 2, 'and the new answer is replayed from then on');
 });
 
+t.test('the retention purge removes expired keys and keeps live ones', async (t) => {
+  const target = await build(t);
+  await start(target, NUMBER, 'k-purged');
+  await expireKeys(target.config.databaseUrl);
+  await start(target, NUMBER, 'k-live');
+  const result = await target.app.retention.runNow();
+  t.equal(result.idempotencyKeys, 1);
+  t.equal((await keyRows(target.config.databaseUrl)).length, 1, 'the live key stays');
+  t.equal((await start(target, NUMBER, 'k-live')).headers['idempotent-replayed'], 'true');
+});
+
 t.test('a failed send (502) is replayed: a retry never sends again', async (t) => {
   const target = await build(t, { env: { PHONE_VERIFICATION_BACKEND: FAILING_BACKEND } });
   const first = await start(target, NUMBER, 'k-502');
