@@ -1,6 +1,7 @@
 // Concurrent requests with one Idempotency-Key send one message, on SQLite and on PostgreSQL: in
 // one process, and across two replicas sharing the database. The requests that lose the claim wait
 // for the winner's answer and replay it.
+import { type AddressInfo, connect } from 'node:net';
 import type { Test } from 'tap';
 import t from 'tap';
 import { build, DATABASES, databaseUrl, type TestApp } from '../helper.js';
@@ -80,6 +81,35 @@ for (const kind of DATABASES) {
           replies.map(() => 201),
         );
         t.equal(sends(target), CONCURRENCY);
+      },
+    );
+
+    t.test(
+      'a client that gave up on its request: the retry waits for that answer and replays it',
+      async (t) => {
+        const target = await build(t, {
+          env: { DATABASE_URL: url, PHONE_VERIFICATION_BACKEND: GATED_BACKEND, SERVER_SECRET: SECRET },
+        });
+        await target.app.listen({ host: '127.0.0.1', port: 0 });
+        const { port } = target.app.server.address() as AddressInfo;
+        const body = JSON.stringify(NUMBER);
+        const socket = connect(port, '127.0.0.1', () =>
+          socket.write(
+            `POST /v1/verifications HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
+              `Content-Length: ${body.length}\r\nIdempotency-Key: ${kind}-gave-up\r\n\r\n${body}`,
+          ),
+        );
+        const backend = target.app.backend as GatedRecorder;
+        await backend.entered;
+        // The client times out and hangs up while the message is being sent, then retries.
+        await new Promise((resolve) => socket.destroy().once('close', resolve));
+        const retry = start(target, NUMBER, `${kind}-gave-up`);
+        await settle();
+        backend.open();
+        const reply = await retry;
+        t.equal(reply.statusCode, 201);
+        t.equal(reply.headers['idempotent-replayed'], 'true', 'the answer the first request got, replayed');
+        t.equal(sends(target), 1);
       },
     );
 
