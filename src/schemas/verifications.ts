@@ -24,7 +24,7 @@ export const StartBody = Type.Object({
 export type StartBody = Static<typeof StartBody>;
 
 export const StartHeaders = Type.Object({
-  'idempotency-key': Type.Optional(
+  'Idempotency-Key': Type.Optional(
     Type.String({
       description:
         'makes the start safe to retry: 1 to 255 visible ASCII characters (a UUID, say), else 400 ' +

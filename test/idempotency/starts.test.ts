@@ -243,7 +243,7 @@ t.test('the OpenAPI document describes the header and its answers', async (t) =>
   const operation = doc.paths['/v1/verifications'].post;
   const header = operation.parameters.find(
     (parameter: { in: string; name: string }) =>
-      parameter.in === 'header' && parameter.name === 'idempotency-key',
+      parameter.in === 'header' && parameter.name === 'Idempotency-Key',
   );
   t.ok(header, 'Idempotency-Key is a documented header');
   t.match(header.description, /24 hours/);
