@@ -19,6 +19,35 @@ import { migrate } from '../../src/storage/migrate.js';
 import { DATABASES, databaseUrl } from '../helper.js';
 
 const quiet = { info() {}, warn() {} };
+
+interface PrismaKeys {
+  idempotencyKey: {
+    findMany(args: object): Promise<
+      {
+        keyHash: string;
+        fingerprint: string;
+        status: string;
+        responseStatus: number | null;
+        response: string | null;
+        createdAt: Date;
+        expiresAt: Date;
+      }[]
+    >;
+  };
+  $disconnect(): Promise<void>;
+}
+
+/** The generated client of the kind, over Prisma's own driver adapter and connection. */
+async function prismaClient(kind: 'sqlite' | 'postgresql', url: string): Promise<PrismaKeys> {
+  if (kind === 'sqlite') {
+    const { PrismaClient } = await import('../../src/generated/sqlite/client.js');
+    const { PrismaBetterSQLite3 } = await import('@prisma/adapter-better-sqlite3');
+    return new PrismaClient({ adapter: new PrismaBetterSQLite3({ url }) }) as unknown as PrismaKeys;
+  }
+  const { PrismaClient } = await import('../../src/generated/postgresql/client.js');
+  const { PrismaPg } = await import('@prisma/adapter-pg');
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) }) as unknown as PrismaKeys;
+}
 const answer = (body: string) => ({ status: 201, contentType: 'application/json', body });
 
 function claimOf(admission: Admission) {
@@ -103,6 +132,30 @@ for (const kind of DATABASES) {
       const other = idempotentRequest('lifetime', 'open', { phone_number: '+14155550101' });
       t.equal((await starts.admit(other)).kind, 'run');
     });
+
+    t.test(
+      'the generated Prisma client reads the rows: schema.prisma, migration and SQL agree',
+      async (t) => {
+        const prisma = await prismaClient(kind, url);
+        t.teardown(() => prisma.$disconnect());
+        const rows = await prisma.idempotencyKey.findMany({ orderBy: { createdAt: 'asc' } });
+        t.ok(rows.length >= 4);
+        for (const row of rows) {
+          t.match(row, {
+            keyHash: /^[0-9a-f]{64}$/,
+            fingerprint: /^[0-9a-f]{64}$/,
+            status: /^(pending|done)$/,
+          });
+          t.ok(row.expiresAt instanceof Date && row.createdAt instanceof Date);
+          t.equal(row.expiresAt.getTime() - row.createdAt.getTime(), KEY_LIFETIME_MS);
+        }
+        t.ok(
+          rows.some(
+            (row) => row.status === 'done' && row.responseStatus === 201 && row.response?.startsWith('v1.'),
+          ),
+        );
+      },
+    );
   });
 }
 

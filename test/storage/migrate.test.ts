@@ -12,6 +12,11 @@ import { build, postgresAvailable, postgresUrl, postJson, runSql, startVerificat
 const run = promisify(execFile);
 const quiet = { info() {}, warn() {} };
 const INIT = '20261125000000_init';
+/** Every migration of a tree, in the order they apply. */
+const ALL = {
+  sqlite: readMigrations('sqlite').map((migration) => migration.name),
+  postgresql: readMigrations('postgresql').map((migration) => migration.name),
+};
 
 /** A path for a database that does not exist yet, in a folder that does not exist yet either. */
 function freshSqliteUrl(t: Test): string {
@@ -31,22 +36,27 @@ t.test('migration files carry Prisma checksums', async (t) => {
 
 t.test('sqlite: applied once, recorded, in WAL mode', async (t) => {
   const url = freshSqliteUrl(t);
-  t.same(await migrate('sqlite', url, quiet), [INIT], 'creates the folder and applies');
+  t.same(await migrate('sqlite', url, quiet), ALL.sqlite, 'creates the folder and applies');
+  t.same(ALL.sqlite, ALL.postgresql, 'both trees have the same migrations');
   t.same(await migrate('sqlite', url, quiet), [], 'nothing the second time');
   const rows = await runSql(
     url,
-    'SELECT migration_name, checksum, finished_at, applied_steps_count FROM _prisma_migrations',
+    'SELECT migration_name, checksum, finished_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name',
   );
-  t.equal(rows.length, 1);
-  t.equal(rows[0]!.checksum, readMigrations('sqlite')[0]!.checksum);
-  t.equal(Number(rows[0]!.applied_steps_count), 1);
-  t.ok(rows[0]!.finished_at);
+  t.same(
+    rows.map((row) => row.checksum),
+    readMigrations('sqlite').map((migration) => migration.checksum),
+  );
+  for (const row of rows) {
+    t.equal(Number(row.applied_steps_count), 1);
+    t.ok(row.finished_at);
+  }
   const [mode] = await runSql(url, 'PRAGMA journal_mode');
   t.equal(mode!.journal_mode, 'wal');
   const tables = (await runSql(url, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map(
     (r) => r.name,
   );
-  t.same(tables, ['_prisma_migrations', 'send_attempts', 'services', 'verifications']);
+  t.same(tables, ['_prisma_migrations', 'idempotency_keys', 'send_attempts', 'services', 'verifications']);
 });
 
 t.test('sqlite: the official prisma migrate status agrees', async (t) => {
@@ -73,22 +83,24 @@ t.test('sqlite: replicas starting together migrate once', async (t) => {
       ),
     ),
   );
-  t.same(results.flat(), [INIT], 'exactly one process applied it');
-  t.equal((await runSql(url, 'SELECT count(*) AS n FROM _prisma_migrations'))[0]!.n, 1);
+  t.same(results.flat(), ALL.sqlite, 'exactly one process applied them');
+  t.equal((await runSql(url, 'SELECT count(*) AS n FROM _prisma_migrations'))[0]!.n, ALL.sqlite.length);
 });
 
 t.test('postgresql: concurrent migrations apply once', async (t) => {
   if (!(await postgresAvailable(t))) return;
   const url = await postgresUrl(t);
   const results = await Promise.all([1, 2, 3, 4].map(() => migrate('postgresql', url, quiet)));
-  t.same(results.flat(), [INIT]);
+  t.same(results.flat(), ALL.postgresql);
   const rows = await runSql(
     url,
-    'SELECT migration_name, checksum, applied_steps_count, finished_at FROM _prisma_migrations',
+    'SELECT migration_name, checksum, applied_steps_count, finished_at FROM _prisma_migrations ORDER BY migration_name',
   );
-  t.equal(rows.length, 1);
-  t.equal(rows[0]!.checksum, readMigrations('postgresql')[0]!.checksum);
-  t.ok(rows[0]!.finished_at);
+  t.same(
+    rows.map((row) => row.checksum),
+    readMigrations('postgresql').map((migration) => migration.checksum),
+  );
+  for (const row of rows) t.ok(row.finished_at);
   const [service] = await runSql(url, 'SELECT id FROM services');
   t.equal(service!.id, 'default');
 });
@@ -108,7 +120,10 @@ t.test('postgresql: two instances on one database (migrations racing at start)',
   });
   t.equal(reply.statusCode, 200, 'started on one, verified on the other');
   t.equal((await b!.app.inject(`/v1/verifications/${started.id}`)).json().status, 'approved');
-  t.equal((await runSql(url, 'SELECT count(*)::int AS n FROM _prisma_migrations'))[0]!.n, 1);
+  t.equal(
+    (await runSql(url, 'SELECT count(*)::int AS n FROM _prisma_migrations'))[0]!.n,
+    ALL.postgresql.length,
+  );
 });
 
 t.test('MIGRATE_ON_START=false leaves the database alone', async (t) => {
