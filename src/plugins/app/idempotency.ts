@@ -30,7 +30,7 @@ declare module 'fastify' {
 
 /** The header a replayed answer carries, as Stripe's API names it. */
 export const REPLAYED_HEADER = 'idempotent-replayed';
-/** The longest a request waits for a concurrent one with its key (below clients' usual timeouts). */
+/** The longest a request waits for a concurrent one with its key, whatever SEND_TIMEOUT is. */
 const MAX_WAIT_MS = 20_000;
 
 export default fp(
@@ -96,7 +96,7 @@ export default fp(
         );
       } catch (error) {
         // The client still gets its answer; the key stays claimed until its lease ends, so a retry
-        // meanwhile waits or is told to (409), and never sends a second message.
+        // within that time waits and is told to come back (409) instead of sending again.
         request.log.error(
           { err: { message: (error as Error).message } },
           'could not store the answer of an Idempotency-Key request',
