@@ -6,6 +6,7 @@ import admission from './plugins/app/admission.js';
 import auth from './plugins/app/auth.js';
 import backend from './plugins/app/backend.js';
 import configPlugin from './plugins/app/config.js';
+import idempotency from './plugins/app/idempotency.js';
 import metrics from './plugins/app/metrics.js';
 import phoneRateLimit from './plugins/app/phone-rate-limit.js';
 import problems from './plugins/app/problems.js';
@@ -54,6 +55,7 @@ export default fp<AppOptions>(
     await fastify.register(phoneRateLimit);
     await fastify.register(admission);
     await fastify.register(verifications);
+    await fastify.register(idempotency);
     await fastify.register(retention);
 
     await fastify.register(opsRoutes);

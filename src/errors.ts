@@ -15,12 +15,16 @@ export const PROBLEMS = {
   unauthorized: { status: 401, title: 'Unauthorized' },
   destination_not_allowed: { status: 403, title: 'Destination not allowed' },
   destination_blocked: { status: 403, title: 'Destination blocked' },
+  invalid_idempotency_key: { status: 400, title: 'Invalid Idempotency-Key' },
   not_found: { status: 404, title: 'Not found' },
   request_timeout: { status: 408, title: 'Request timeout' },
+  idempotency_key_in_use: { status: 409, title: 'Idempotency-Key in use' },
+  idempotency_replay_unavailable: { status: 409, title: 'Idempotent answer unavailable' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   uri_too_long: { status: 414, title: 'URI too long' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   expectation_failed: { status: 417, title: 'Expectation failed' },
+  idempotency_key_mismatch: { status: 422, title: 'Idempotency-Key reused with another request' },
   rate_limited: { status: 429, title: 'Too many requests' },
   too_many_attempts: { status: 429, title: 'Too many failed attempts' },
   request_header_fields_too_large: { status: 431, title: 'Request header fields too large' },
@@ -98,6 +102,25 @@ export const BackendError = define('backend_error', 'The SMS backend could not s
 export const ServiceUnavailable = define(
   'service_unavailable',
   'The database is unreachable; try again shortly.',
+);
+
+export const InvalidIdempotencyKey = define(
+  'invalid_idempotency_key',
+  'The Idempotency-Key header must be 1 to 255 visible ASCII characters (no spaces).',
+);
+export const IdempotencyKeyInUse = define(
+  'idempotency_key_in_use',
+  'A request with this Idempotency-Key is still in progress; retry shortly for its answer.',
+);
+export const IdempotencyReplayUnavailable = define(
+  'idempotency_replay_unavailable',
+  'A request with this Idempotency-Key was already answered, but that answer can no longer be read ' +
+    '(the server secret changed, or is unset and the service restarted); nothing was sent again. ' +
+    'Use a new Idempotency-Key to start another verification.',
+);
+export const IdempotencyKeyMismatch = define(
+  'idempotency_key_mismatch',
+  'This Idempotency-Key was already used with another request body; use a new key for a new request.',
 );
 
 export function isAppError(error: unknown): error is AppError {

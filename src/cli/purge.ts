@@ -1,7 +1,7 @@
 // `npm run purge -- [--days N] [--dry-run] [--batch-size N]`: deletes finished and expired
 // verifications last updated N days ago or earlier (default PHONE_VERIFICATION_RECORD_RETENTION_DAYS)
 // from DATABASE_URL and prints how many went (or, with --dry-run, how many would go), like
-// django-phone-verify's cleanup command. Safe beside running replicas: it deletes in small batches
+// django-phone-verify's cleanup command; and the idempotency keys past their 24 hours. Safe beside running replicas: it deletes in small batches
 // and pauses between them, so the service's writes keep their turn (on SQLite, at the one write lock).
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, loadDotEnv } from '../config.js';
@@ -63,10 +63,11 @@ try {
   try {
     const result = await purgeVerifications(database, { days, batchSize, dryRun });
     const what = `finished or expired verification(s) last updated before ${result.cutoff.toISOString()} (${days} day(s) ago)`;
+    const keys = `${result.idempotencyKeys} expired idempotency key(s)`;
     process.stdout.write(
       dryRun
-        ? `would delete ${result.count} ${what}\n`
-        : `deleted ${result.count} ${what} in ${result.batches} batch(es)\n`,
+        ? `would delete ${result.count} ${what}\nwould delete ${keys}\n`
+        : `deleted ${result.count} ${what} in ${result.batches} batch(es)\ndeleted ${keys}\n`,
     );
   } finally {
     await database.close();

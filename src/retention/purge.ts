@@ -3,7 +3,9 @@
 // their send attempts, delete them), each statement short, so no lock is held for long and the
 // service's writes interleave with the purge's (on SQLite, those of another process too). Several
 // replicas may purge at once: a row deleted twice is simply not found the second time, so no
-// coordination is needed. The statements are the dialect's `retention` group (storage/*/sql.ts).
+// coordination is needed. Idempotency keys past their 24 hours (idempotency/idempotent-starts.ts)
+// go in the same run, also in batches. The statements are the dialect's `retention` group
+// (storage/*/sql.ts).
 import type { Database } from '../storage/database.js';
 
 /** Rows per batch: each DELETE holds SQLite's write lock for a few milliseconds at most. */
@@ -24,6 +26,8 @@ export interface PurgeOptions {
 export interface PurgeResult {
   /** rows deleted, or that would be with dryRun */
   count: number;
+  /** expired idempotency keys deleted, or that would be with dryRun */
+  idempotencyKeys: number;
   /** DELETE rounds run (0 for a dry run) */
   batches: number;
   cutoff: Date;
@@ -39,11 +43,13 @@ export async function purgeVerifications(database: Database, options: PurgeOptio
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new RangeError('batchSize must be a whole number ≥ 1');
-  const cutoff = cutoffFor(options.days, options.now);
+  const now = options.now ?? new Date();
+  const cutoff = cutoffFor(options.days, now);
 
   if (options.dryRun) {
     const [row] = (await database.run(sql.countEligible, { cutoff })).rows;
-    return { count: Number(row?.n ?? 0), batches: 0, cutoff };
+    const [keys] = (await database.run(sql.countExpiredIdempotencyKeys, { now })).rows;
+    return { count: Number(row?.n ?? 0), idempotencyKeys: Number(keys?.n ?? 0), batches: 0, cutoff };
   }
 
   let count = 0;
@@ -57,10 +63,30 @@ export async function purgeVerifications(database: Database, options: PurgeOptio
     count += (await database.run(sql.deleteEligible, { ids, cutoff })).changes;
     batches += 1;
     if (rows.length < batchSize) break;
-    // A pause as long as the batch took: the purge holds the database at most half the time, so
-    // the service's writes (on SQLite, waiting for the one write lock) get their turn.
-    const pause = Math.min(performance.now() - started, MAX_PAUSE_MS);
-    await new Promise((resolve) => setTimeout(resolve, pause));
+    await pauseAfter(started);
   }
-  return { count, batches, cutoff };
+  const idempotencyKeys = await purgeIdempotencyKeys(database, now, batchSize);
+  return { count, idempotencyKeys, batches, cutoff };
+}
+
+/** Deletes the idempotency keys past their expiry, a batch at a time. */
+async function purgeIdempotencyKeys(database: Database, now: Date, batchSize: number): Promise<number> {
+  const sql = database.sql.retention;
+  let deleted = 0;
+  for (;;) {
+    const started = performance.now();
+    const { changes } = await database.run(sql.deleteExpiredIdempotencyKeys, { now, limit: batchSize });
+    deleted += changes;
+    if (changes < batchSize) return deleted;
+    await pauseAfter(started);
+  }
+}
+
+/**
+ * A pause as long as the batch took: the purge holds the database at most half the time, so the
+ * service's writes (on SQLite, waiting for the one write lock) get their turn.
+ */
+function pauseAfter(started: number): Promise<void> {
+  const pause = Math.min(performance.now() - started, MAX_PAUSE_MS);
+  return new Promise((resolve) => setTimeout(resolve, pause));
 }

@@ -65,6 +65,14 @@ const DETAILS: Record<ProblemCode, string> = {
   destination_not_allowed: 'Numbers of this country (XY) are not accepted by this service.',
   destination_blocked:
     'Verifications to this destination are paused after unusual traffic; retry in 3600 second(s).',
+  invalid_idempotency_key:
+    'The Idempotency-Key header must be 1 to 255 visible ASCII characters (no spaces).',
+  idempotency_key_in_use:
+    'A request with this Idempotency-Key is still in progress; retry shortly for its answer.',
+  idempotency_replay_unavailable:
+    'A request with this Idempotency-Key was already answered, but that answer can no longer be read; nothing was sent again.',
+  idempotency_key_mismatch:
+    'This Idempotency-Key was already used with another request body; use a new key for a new request.',
   not_found: 'No verification with id "01a21301-9300-7c3a-9f1e-5b2d8c4a7e61"',
   request_timeout: 'The request did not arrive in full within 30 seconds.',
   payload_too_large: 'The request body is larger than this service accepts.',

@@ -23,6 +23,21 @@ export const StartBody = Type.Object({
 });
 export type StartBody = Static<typeof StartBody>;
 
+export const StartHeaders = Type.Object({
+  'Idempotency-Key': Type.Optional(
+    Type.String({
+      description:
+        'makes the start safe to retry: 1 to 255 visible ASCII characters (a UUID, say), else 400 ' +
+        'invalid_idempotency_key. A retry with the same key and body within 24 hours gets the first ' +
+        'answer again (header Idempotent-Replayed: true) and sends nothing; the same key with another ' +
+        'body is 422 idempotency_key_mismatch; while the first request is still running, a retry ' +
+        'waits for its answer, or after a while is 409 idempotency_key_in_use with Retry-After. Keys ' +
+        'are per API key.',
+      examples: ['3f0c9a52-7d1e-4b8a-9c61-2e5f04d7b1aa'],
+    }),
+  ),
+});
+
 export const StartedBody = Type.Object({
   id: Type.String(),
   session_token: Type.String({ description: 'opaque secret; send it back with the code' }),

@@ -47,9 +47,17 @@ export type VerificationSql = Record<
 
 /** The statements of the retention purge. */
 export type RetentionSql = Record<
-  'countEligible' | 'selectEligible' | 'deleteSendAttempts' | 'deleteEligible',
+  | 'countEligible'
+  | 'selectEligible'
+  | 'deleteSendAttempts'
+  | 'deleteEligible'
+  | 'countExpiredIdempotencyKeys'
+  | 'deleteExpiredIdempotencyKeys',
   string
 >;
+
+/** The statements of the idempotency-key store. */
+export type IdempotencySql = Record<'claim' | 'find' | 'complete' | 'release', string>;
 
 /** The statements of the service (tenant) store. */
 export type ServiceSql = Record<
@@ -62,6 +70,7 @@ export interface DialectSql {
   verifications: VerificationSql;
   services: ServiceSql;
   retention: RetentionSql;
+  idempotency: IdempotencySql;
 }
 
 export type CompiledSql<T extends DialectSql = DialectSql> = {

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import { openDatabase } from '../../src/storage/database.js';
 import { migrate } from '../../src/storage/migrate.js';
-import { countRows, insertRows } from '../retention/fixtures.js';
+import { countRows, insertIdempotencyKeys, insertRows } from '../retention/fixtures.js';
 import { BASE_ENV, ensureBuilt, SERVICE_ROOT, scratchDir } from '../service-process.js';
 
 const run = promisify(execFile);
@@ -38,16 +38,19 @@ t.test('--dry-run prints the count and deletes nothing; then --days N deletes', 
     { status: 'failed', updatedDaysAgo: 3, expiresDaysAgo: 3 },
     { status: 'pending', updatedDaysAgo: 0, expiresDaysAgo: -0.04 },
   ]);
+  await insertIdempotencyKeys(database, [2, 0.5, -0.5]);
 
   const dry = await purge(['--days', '7', '--dry-run'], { DATABASE_URL: url });
   t.match(
     dry.stdout,
-    /^would delete 2 finished or expired verification\(s\) last updated before \S+ \(7 day\(s\) ago\)\n$/,
+    /^would delete 2 finished or expired verification\(s\) last updated before \S+ \(7 day\(s\) ago\)\nwould delete 2 expired idempotency key\(s\)\n$/,
   );
   t.equal(await countRows(database, 'verifications'), 4);
+  t.equal(await countRows(database, 'idempotency_keys'), 3);
 
   const real = await purge(['--days', '7', '--batch-size', '1'], { DATABASE_URL: url });
-  t.match(real.stdout, /^deleted 2 .* in 2 batch\(es\)\n$/);
+  t.match(real.stdout, /^deleted 2 .* in 2 batch\(es\)\ndeleted 2 expired idempotency key\(s\)\n$/);
+  t.equal(await countRows(database, 'idempotency_keys'), 1, 'the live key stays');
   t.equal(await countRows(database, 'verifications'), 2);
   t.equal(await countRows(database, 'send_attempts'), 0);
 

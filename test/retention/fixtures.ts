@@ -50,9 +50,30 @@ export async function insertRows(database: Database, rows: Row[], now = new Date
   return ids;
 }
 
+const INSERT_IDEMPOTENCY_KEY = `INSERT INTO idempotency_keys
+    (key_hash, fingerprint, status, claim, locked_until, response_status, response, created_at, expires_at)
+  VALUES (:key_hash, 'fingerprint', 'done', NULL, NULL, 201, 'v1.sealed', :created, :expires)`;
+
+/** Inserts idempotency keys expiring the given numbers of days before now (negative: later). */
+export async function insertIdempotencyKeys(
+  database: Database,
+  expiresDaysAgo: number[],
+  now = new Date(),
+): Promise<void> {
+  const insert = statement(database, 'insertIdempotencyKey', INSERT_IDEMPOTENCY_KEY);
+  for (const days of expiresDaysAgo) {
+    const expires = new Date(now.getTime() - days * DAY_MS);
+    await database.run(insert, {
+      key_hash: randomUUID(),
+      created: new Date(expires.getTime() - DAY_MS),
+      expires,
+    });
+  }
+}
+
 export async function countRows(
   database: Database,
-  table: 'verifications' | 'send_attempts',
+  table: 'verifications' | 'send_attempts' | 'idempotency_keys',
 ): Promise<number> {
   const { rows } = await database.run(
     statement(database, `count.${table}`, `SELECT COUNT(*) AS n FROM ${table}`),

@@ -1,12 +1,12 @@
 // Retention purge on real SQLite and PostgreSQL databases: old finished and expired sessions go
 // (with their send attempts), pending and recent ones stay, a dry run deletes nothing, and the
-// work is split into batches.
+// work is split into batches; idempotency keys past their 24 hours go in the same run.
 import t, { type Test } from 'tap';
 import { cutoffFor, purgeVerifications } from '../../src/retention/purge.js';
 import { type Database, openDatabase } from '../../src/storage/database.js';
 import { migrate } from '../../src/storage/migrate.js';
 import { postgresAvailable, postgresUrl, sqliteUrl } from '../helper.js';
-import { countRows, insertRows, type Row, remainingIds } from './fixtures.js';
+import { countRows, insertIdempotencyKeys, insertRows, type Row, remainingIds } from './fixtures.js';
 
 const quiet = { info() {}, warn() {} };
 
@@ -85,6 +85,28 @@ t.test('purge', async (t) => {
       // everything but the live pending session
       t.equal(result.count, MIXED.length - 1);
       t.equal(await countRows(database, 'verifications'), 1);
+    });
+
+    t.test(`${kind}: expired idempotency keys go with the sessions, live ones stay`, async (t) => {
+      const database = await open();
+      await insertRows(database, MIXED);
+      // 12 expired (from a minute to 40 days ago), 3 still live
+      await insertIdempotencyKeys(database, [
+        ...Array.from({ length: 11 }, (_, i) => 40 - i * 3),
+        1 / 1440,
+        -0.5,
+        -0.9,
+        -0.01,
+      ]);
+      const dry = await purgeVerifications(database, { days: 30, dryRun: true });
+      t.equal(dry.idempotencyKeys, 12, 'dry run counts the expired keys');
+      t.equal(await countRows(database, 'idempotency_keys'), 15, 'and deletes none');
+
+      const result = await purgeVerifications(database, { days: 30, batchSize: 5 });
+      t.equal(result.idempotencyKeys, 12, 'in batches of 5: 5 + 5 + 2');
+      t.equal(result.count, 5, 'the sessions as before');
+      t.equal(await countRows(database, 'idempotency_keys'), 3, 'the live keys stay');
+      t.equal((await purgeVerifications(database, { days: 30 })).idempotencyKeys, 0, 'nothing left to purge');
     });
 
     t.test(`${kind}: deletes in batches of batchSize`, async (t) => {

@@ -118,6 +118,7 @@ t.test('every route, every status, every error code, with examples', async (t) =
 
   const start = doc.paths['/v1/verifications'].post;
   t.same(Object.keys(start.responses['400'].content['application/problem+json'].examples).sort(), [
+    'invalid_idempotency_key',
     'invalid_phone_number',
     'validation_error',
   ]);

@@ -1,5 +1,5 @@
-// Purges finished and expired sessions older than PHONE_VERIFICATION_RECORD_RETENTION_DAYS every
-// PURGE_INTERVAL (off with 0). Runs are jittered so replicas started together spread out, the timer
+// Purges finished and expired sessions older than PHONE_VERIFICATION_RECORD_RETENTION_DAYS, and
+// expired idempotency keys, every PURGE_INTERVAL (off with 0). Runs are jittered so replicas started together spread out, the timer
 // is unref'd (it never keeps the process alive), and close waits for a run in progress.
 import fp from 'fastify-plugin';
 import { type PurgeResult, purgeVerifications } from '../../retention/purge.js';
@@ -40,6 +40,12 @@ export default fp(
         log.info(
           { deleted: result.count, batches: result.batches, cutoff: result.cutoff.toISOString() },
           `purged ${result.count} verification(s) older than ${recordRetentionDays} day(s)`,
+        );
+      }
+      if (result.idempotencyKeys > 0) {
+        log.info(
+          { deleted: result.idempotencyKeys },
+          `purged ${result.idempotencyKeys} expired idempotency key(s)`,
         );
       }
       return result;

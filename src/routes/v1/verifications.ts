@@ -6,6 +6,7 @@ import {
   ApprovedBody,
   StartBody,
   StartedBody,
+  StartHeaders,
   VerificationBody,
   VerificationParams,
   VerifyBody,
@@ -19,17 +20,22 @@ const verificationsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         summary: 'Start a verification: send a security code to a number',
         tags: ['verifications'],
+        headers: StartHeaders,
         body: StartBody,
         response: {
           201: StartedBody,
           ...problemResponses(
             'validation_error',
             'invalid_phone_number',
+            'invalid_idempotency_key',
             'unauthorized',
             'payload_too_large',
             'unsupported_media_type',
             'destination_not_allowed',
             'destination_blocked',
+            'idempotency_key_in_use',
+            'idempotency_replay_unavailable',
+            'idempotency_key_mismatch',
             'rate_limited',
             'internal_error',
             'backend_error',
@@ -37,6 +43,9 @@ const verificationsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           ),
         },
       },
+      // An Idempotency-Key makes the start safe to retry (docs/idempotency.md).
+      preHandler: fastify.idempotency.preHandler,
+      onSend: fastify.idempotency.onSend,
     },
     async (request, reply) => {
       const started = await fastify.verifications.start({

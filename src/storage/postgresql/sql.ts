@@ -98,5 +98,28 @@ export const POSTGRESQL_SQL = {
     // The eligibility test again: a row is only ever deleted while it qualifies.
     deleteEligible: `DELETE FROM verifications
       WHERE id = ANY(:ids) AND ${ELIGIBLE}`,
+    countExpiredIdempotencyKeys: 'SELECT COUNT(*) AS n FROM idempotency_keys WHERE expires_at < :now',
+    deleteExpiredIdempotencyKeys: `DELETE FROM idempotency_keys WHERE key_hash IN
+      (SELECT key_hash FROM idempotency_keys WHERE expires_at < :now ORDER BY expires_at LIMIT :limit)`,
+  },
+  idempotency: {
+    // One statement decides who holds a key: a new key is inserted; a row past its expiry, or a
+    // claim of the same body past its lease (its request never finished), is taken over; a live
+    // one is left alone and nothing is returned.
+    claim: `INSERT INTO idempotency_keys
+        (key_hash, fingerprint, status, claim, locked_until, response_status, response, created_at, expires_at)
+      VALUES (:key_hash, :fingerprint, 'pending', :claim, :locked_until, NULL, NULL, :now, :expires_at)
+      ON CONFLICT (key_hash) DO UPDATE SET fingerprint = excluded.fingerprint, status = 'pending',
+        claim = excluded.claim, locked_until = excluded.locked_until, response_status = NULL,
+        response = NULL, created_at = excluded.created_at, expires_at = excluded.expires_at
+      WHERE idempotency_keys.expires_at <= :now
+        OR (idempotency_keys.status = 'pending' AND idempotency_keys.locked_until <= :now
+          AND idempotency_keys.fingerprint = :fingerprint)
+      RETURNING claim`,
+    find: `SELECT fingerprint, status, response FROM idempotency_keys WHERE key_hash = :key_hash`,
+    complete: `UPDATE idempotency_keys SET status = 'done', claim = NULL, locked_until = NULL,
+        response_status = :response_status, response = :response
+      WHERE key_hash = :key_hash AND claim = :claim AND status = 'pending'`,
+    release: `DELETE FROM idempotency_keys WHERE key_hash = :key_hash AND claim = :claim AND status = 'pending'`,
   },
 } satisfies DialectSql;
