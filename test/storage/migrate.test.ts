@@ -59,7 +59,7 @@ t.test('sqlite: applied once, recorded, in WAL mode', async (t) => {
   const tables = (await runSql(url, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")).map(
     (r) => r.name,
   );
-  t.same(tables, ['_prisma_migrations', 'send_attempts', 'services', 'verifications']);
+  t.same(tables, ['_prisma_migrations', 'idempotency_keys', 'send_attempts', 'services', 'verifications']);
 });
 
 t.test('sqlite: the official prisma migrate status agrees', async (t) => {
