@@ -15,6 +15,7 @@ export const PROBLEMS = {
   unauthorized: { status: 401, title: 'Unauthorized' },
   destination_not_allowed: { status: 403, title: 'Destination not allowed' },
   destination_blocked: { status: 403, title: 'Destination blocked' },
+  invalid_signature: { status: 403, title: 'Invalid signature' },
   not_found: { status: 404, title: 'Not found' },
   request_timeout: { status: 408, title: 'Request timeout' },
   payload_too_large: { status: 413, title: 'Payload too large' },
@@ -94,6 +95,7 @@ export const Unauthorized = define('unauthorized', '%s');
 export const RateLimited = define('rate_limited', '%s');
 export const DestinationNotAllowed = define('destination_not_allowed', '%s');
 export const DestinationBlocked = define('destination_blocked', '%s');
+export const InvalidSignature = define('invalid_signature', '%s');
 export const BackendError = define('backend_error', 'The SMS backend could not send the message.');
 export const ServiceUnavailable = define(
   'service_unavailable',

@@ -65,6 +65,8 @@ const DETAILS: Record<ProblemCode, string> = {
   destination_not_allowed: 'Numbers of this country (XY) are not accepted by this service.',
   destination_blocked:
     'Verifications to this destination are paused after unusual traffic; retry in 3600 second(s).',
+  invalid_signature:
+    'The callback carries no valid X-Twilio-Signature for a configured Twilio backend; nothing was changed.',
   not_found: 'No verification with id "01a21301-9300-7c3a-9f1e-5b2d8c4a7e61"',
   request_timeout: 'The request did not arrive in full within 30 seconds.',
   payload_too_large: 'The request body is larger than this service accepts.',

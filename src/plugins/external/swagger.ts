@@ -60,7 +60,8 @@ function decorateOperation(path: string, method: string, operation: Operation, a
       ? operation.requestBody.content['application/json']
       : undefined;
   if (requestExample && requestMedia && !requestMedia.example) requestMedia.example = requestExample;
-  if (path.startsWith('/v1/')) {
+  // Delivery receipts carry their provider's signature instead of an API key.
+  if (path.startsWith('/v1/') && !path.startsWith('/v1/callbacks/')) {
     operation.security = apiKeys ? [{ bearerAuth: [] }] : [{}, { bearerAuth: [] }];
   } else {
     operation.security = [];
@@ -88,6 +89,11 @@ export default fp(
         tags: [
           { name: 'verifications', description: 'Start a verification and check its code' },
           { name: 'operations', description: 'Health, readiness, metrics and this document (no API key)' },
+          {
+            name: 'delivery receipts',
+            description:
+              "Providers' delivery receipts (no API key: each must carry its provider's signature, else 403 invalid_signature)",
+          },
         ],
         components: {
           securitySchemes: {
