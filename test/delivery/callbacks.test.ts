@@ -138,6 +138,43 @@ for (const kind of DATABASES) {
       1,
     );
   });
+
+  t.test(
+    `${kind}: concurrent copies of one receipt: one records it, the metric counts it once`,
+    async (t) => {
+      const url = await databaseUrl(t, kind);
+      if (!url) return;
+      const { target, start } = await twilioApp(t, url);
+      const { id, sid } = await start();
+      const replies = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          twilioCallback(target.app, {
+            MessageSid: sid,
+            MessageStatus: i % 2 ? 'delivered' : 'undelivered',
+            ...(i % 2 ? {} : { ErrorCode: '30003' }),
+          }),
+        ),
+      );
+      t.same(
+        replies.map((reply) => reply.statusCode),
+        Array(12).fill(200),
+      );
+      const outcomes = replies.map((reply) => reply.json().outcome);
+      t.equal(outcomes.filter((outcome) => outcome === 'recorded').length, 1, 'exactly one recorded');
+      const delivered =
+        (await metric(target, /^phone_verify_deliveries_total\{backend="twilio",status="delivered"\}/)) ?? 0;
+      const undelivered =
+        (await metric(target, /^phone_verify_deliveries_total\{backend="twilio",status="undelivered"\}/)) ??
+        0;
+      t.equal(delivered + undelivered, 1, 'counted once');
+      const shown = await view(target, id, 'operator-key');
+      t.equal(
+        shown.delivery_status,
+        delivered === 1 ? 'delivered' : 'undelivered',
+        'the status the recorded one set',
+      );
+    },
+  );
 }
 
 t.test('forged, tampered and unsigned Twilio callbacks are 403 and change nothing', async (t) => {
