@@ -55,8 +55,13 @@ function errorCodeOf(value: string | undefined): string | null {
 export default async function callbacksRoutes(fastify: FastifyInstance): Promise<void> {
   const { publicUrl } = fastify.config;
   const backends: NamedBackend[] = fastify.configuredBackends;
-  const twilioBackends = backends.filter(({ backend }) => takesTwilioCallbacks(backend));
-  const vonageBackends = backends.filter(({ backend }) => takesVonageReceipts(backend));
+  // The configured backends that can check each provider's receipts (a fallback's too).
+  const twilioBackends = backends.flatMap(({ name, backend }) =>
+    takesTwilioCallbacks(backend) ? [{ name, backend }] : [],
+  );
+  const vonageBackends = backends.flatMap(({ name, backend }) =>
+    takesVonageReceipts(backend) ? [{ name, backend }] : [],
+  );
 
   // Twilio posts form bodies, and Vonage may; this scope alone parses them.
   fastify.addContentTypeParser(
@@ -104,9 +109,7 @@ export default async function callbacksRoutes(fastify: FastifyInstance): Promise
       const url = publicUrl ? `${publicUrl}${CALLBACK_PATHS.twilio}${query}` : undefined;
       const signedBy =
         typeof signature === 'string' && signature !== '' && url
-          ? twilioBackends.filter(({ backend }) =>
-              takesTwilioCallbacks(backend) ? backend.signedStatusCallback(signature, url, params) : false,
-            )
+          ? twilioBackends.filter(({ backend }) => backend.signedStatusCallback(signature, url, params))
           : [];
       if (signedBy.length === 0) {
         throw new InvalidSignature(
@@ -126,9 +129,7 @@ export default async function callbacksRoutes(fastify: FastifyInstance): Promise
 
   const vonageReceipt = async (request: FastifyRequest) => {
     const params = fieldsOf(request.query, request.body);
-    const signedBy = vonageBackends.filter(({ backend }) =>
-      takesVonageReceipts(backend) ? backend.signedDeliveryReceipt(params) : false,
-    );
+    const signedBy = vonageBackends.filter(({ backend }) => backend.signedDeliveryReceipt(params));
     if (signedBy.length === 0) {
       throw new InvalidSignature(
         'The delivery receipt carries no valid sig for a configured Vonage backend with SIGNATURE_SECRET; nothing was changed.',
