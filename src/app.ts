@@ -23,6 +23,7 @@ import djangoRoutes from './routes/django/phone.js';
 import metricsRoutes from './routes/metrics.js';
 import openapiRoutes from './routes/openapi.js';
 import opsRoutes from './routes/ops.js';
+import callbacksRoutes from './routes/v1/callbacks.js';
 import fraudGuardRoutes from './routes/v1/fraud-guard.js';
 import verificationsRoutes from './routes/v1/verifications.js';
 import twilioRoutes from './routes/v2/twilio.js';
@@ -76,6 +77,8 @@ export default fp<AppOptions>(
       },
       { prefix: '/v1' },
     );
+    // Delivery receipts: providers send no API key; every receipt is checked by its signature.
+    await fastify.register(callbacksRoutes, { prefix: '/v1' });
     await fastify.register(
       async (v2) => {
         v2.addHook('onRequest', v2.rateLimit());

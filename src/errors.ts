@@ -16,6 +16,7 @@ export const PROBLEMS = {
   destination_not_allowed: { status: 403, title: 'Destination not allowed' },
   destination_blocked: { status: 403, title: 'Destination blocked' },
   invalid_idempotency_key: { status: 400, title: 'Invalid Idempotency-Key' },
+  invalid_signature: { status: 403, title: 'Invalid signature' },
   not_found: { status: 404, title: 'Not found' },
   request_timeout: { status: 408, title: 'Request timeout' },
   idempotency_key_in_use: { status: 409, title: 'Idempotency-Key in use' },
@@ -98,6 +99,7 @@ export const Unauthorized = define('unauthorized', '%s');
 export const RateLimited = define('rate_limited', '%s');
 export const DestinationNotAllowed = define('destination_not_allowed', '%s');
 export const DestinationBlocked = define('destination_blocked', '%s');
+export const InvalidSignature = define('invalid_signature', '%s');
 export const BackendError = define('backend_error', 'The SMS backend could not send the message.');
 export const ServiceUnavailable = define(
   'service_unavailable',

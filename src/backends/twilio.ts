@@ -74,6 +74,7 @@ class TwilioHttpClient extends twilio.RequestClient {
 
 export class TwilioBackend extends ProviderBackend {
   readonly #client: twilio.Twilio;
+  #statusCallback: string | undefined;
   readonly #from: string;
   readonly #secret: string;
   readonly #sid: string;
@@ -95,6 +96,20 @@ export class TwilioBackend extends ProviderBackend {
     this.#client = twilio(values.sid, values.secret, { httpClient, autoRetry: false });
   }
 
+  /** Asks Twilio for status callbacks at `url` (PUBLIC_URL's /v1/callbacks/twilio) on every send. */
+  requestStatusCallbacks(url: string): void {
+    this.#statusCallback = url;
+  }
+
+  /**
+   * Whether a status callback carries this account's X-Twilio-Signature, checked by the twilio
+   * package's own validateRequest with SECRET (the auth token): `url` is the URL Twilio called,
+   * `params` the POSTed form fields.
+   */
+  signedStatusCallback(signature: string, url: string, params: Record<string, string>): boolean {
+    return twilio.validateRequest(this.#secret, signature, url, params);
+  }
+
   override async sendSms(number: string, message: string): Promise<TwilioSendResult> {
     const secrets: SendSecrets = {
       number,
@@ -105,7 +120,12 @@ export class TwilioBackend extends ProviderBackend {
     let sent: Awaited<ReturnType<twilio.Twilio['messages']['create']>>;
     try {
       sent = await withDeadline(
-        this.#client.messages.create({ to: number, from: this.#from, body: message }),
+        this.#client.messages.create({
+          to: number,
+          from: this.#from,
+          body: message,
+          ...(this.#statusCallback ? { statusCallback: this.#statusCallback } : {}),
+        }),
         this.timeoutMs,
         () => transportError('twilio', { code: 'ETIMEDOUT' }, this.timeoutMs, secrets),
       );

@@ -1,10 +1,12 @@
 // The `vonage` and `vonage-sandbox` backends (aliases `nexmo`, `nexmo-sandbox`): SMS through
 // @vonage/server-sdk's SMS API (POST {restHost}/sms/json, Basic auth KEY:SECRET, JSON to/from/text).
 import { Vonage } from '@vonage/server-sdk';
+import { ConfigError } from '../config.js';
 import type { SecurityCodeStatus } from './base.js';
 import {
   COMMON_PROVIDER_OPTIONS,
   type OptionSpec,
+  optionVariable,
   readBaseUrl,
   readOptions,
   readTimeout,
@@ -24,7 +26,26 @@ export const VONAGE_OPTIONS: readonly OptionSpec[] = [
   { key: 'key', required: true },
   { key: 'secret', required: true },
   ...COMMON_PROVIDER_OPTIONS,
+  // Signed webhooks (the account's signature secret and method): delivery receipts are accepted
+  // only when they carry a valid `sig`.
+  { key: 'signature_secret', required: false },
+  { key: 'signature_method', required: false },
 ];
+
+type SignatureAlgorithm = Parameters<Vonage['sms']['verifySignature']>[3];
+
+/** SIGNATURE_METHOD as the dashboard names them, to the SDK's algorithm (its AlgorithmTypes). */
+const SIGNATURE_METHODS: Record<string, string> = {
+  md5hash: 'MD5HASH',
+  md5hmac: 'MD5HMAC',
+  md5: 'MD5HMAC',
+  sha1hmac: 'SHA1HMAC',
+  sha1: 'SHA1HMAC',
+  sha256hmac: 'SHA256HMAC',
+  sha256: 'SHA256HMAC',
+  sha512hmac: 'SHA512HMAC',
+  sha512: 'SHA512HMAC',
+};
 export const VONAGE_SANDBOX_OPTIONS: readonly OptionSpec[] = withSandboxToken(VONAGE_OPTIONS);
 
 type SmsParams = Parameters<Vonage['sms']['send']>[0];
@@ -49,6 +70,8 @@ export class VonageBackend extends ProviderBackend {
   readonly #from: string;
   readonly #secret: string;
   readonly #key: string;
+  readonly #signature: { secret: string; algorithm: SignatureAlgorithm } | undefined;
+  #receiptUrl: string | undefined;
   readonly timeoutMs: number;
 
   constructor(options: Record<string, unknown> = {}, name = 'vonage', specs = VONAGE_OPTIONS) {
@@ -58,6 +81,7 @@ export class VonageBackend extends ProviderBackend {
     this.#secret = values.secret!;
     this.#key = values.key!;
     this.timeoutMs = readTimeout(name, values.timeout);
+    this.#signature = readSignature(name, values.signature_secret, values.signature_method);
     const baseUrl = readBaseUrl(name, values.base_url);
     // The SDK's fetch (node-fetch 2) never retries; its timeout aborts the request and the body read.
     this.#client = new Vonage(
@@ -67,6 +91,25 @@ export class VonageBackend extends ProviderBackend {
         timeout: this.timeoutMs,
       },
     );
+  }
+
+  /** Asks Vonage for delivery receipts at `url` (PUBLIC_URL's /v1/callbacks/vonage) on every send. */
+  requestDeliveryReceipts(url: string): void {
+    this.#receiptUrl = url;
+  }
+
+  /**
+   * Whether a delivery receipt carries a valid `sig` for this account's signature secret, checked
+   * by the SDK's own verifySignature. Without SIGNATURE_SECRET nothing can be checked: false.
+   */
+  signedDeliveryReceipt(params: Record<string, string>): boolean {
+    const { sig } = params;
+    if (!this.#signature || typeof sig !== 'string' || sig === '') return false;
+    try {
+      return this.#client.sms.verifySignature(sig, params, this.#signature.secret, this.#signature.algorithm);
+    } catch {
+      return false;
+    }
   }
 
   override async sendSms(number: string, message: string): Promise<VonageSendResult> {
@@ -81,6 +124,7 @@ export class VonageBackend extends ProviderBackend {
       to: number.replace(/^\+/, ''),
       from: this.#from,
       text: message,
+      ...(this.#receiptUrl ? { callback: this.#receiptUrl } : {}),
       // Outside plain ASCII (translated templates), "text" would garble the message.
       ...(/^[\x20-\x7e\n\r]*$/.test(message) ? {} : { type: 'unicode' }),
     } as SmsParams;
@@ -94,6 +138,28 @@ export class VonageBackend extends ProviderBackend {
       throw await vonageError(error, this.timeoutMs, secrets);
     }
   }
+}
+
+function readSignature(
+  backend: string,
+  secret: string | undefined,
+  method: string | undefined,
+): { secret: string; algorithm: SignatureAlgorithm } | undefined {
+  const algorithm = SIGNATURE_METHODS[(method ?? 'md5hash').toLowerCase().replace(/[\s_-]/g, '')];
+  if (!algorithm) {
+    throw new ConfigError(
+      `${optionVariable('signature_method')}: expected one of md5hash, md5hmac, sha1hmac, sha256hmac, sha512hmac for the ${backend} backend (got ${JSON.stringify(method)})`,
+    );
+  }
+  if (secret === undefined) {
+    if (method !== undefined) {
+      throw new ConfigError(
+        `${optionVariable('signature_secret')}: required by SIGNATURE_METHOD (${backend} backend)`,
+      );
+    }
+    return undefined;
+  }
+  return { secret, algorithm: algorithm as SignatureAlgorithm };
 }
 
 /**

@@ -35,8 +35,30 @@ export const SUCCESS_EXAMPLES: Record<string, Record<string, unknown>> = {
       expires_at: '2026-01-01T13:00:00.000Z',
       verified_at: '2026-01-01T12:01:30.000Z',
       attempts: 0,
+      delivery_status: 'delivered',
+      send_attempts: [
+        {
+          backend: 'twilio',
+          status: 'failed',
+          provider_message_id: null,
+          error_code: 'ETIMEDOUT',
+          created_at: '2026-01-01T12:00:00.000Z',
+          updated_at: '2026-01-01T12:00:00.000Z',
+        },
+        {
+          backend: 'vonage',
+          status: 'delivered',
+          provider_message_id: '0B0000012345ABCD',
+          error_code: null,
+          created_at: '2026-01-01T12:00:10.000Z',
+          updated_at: '2026-01-01T12:00:14.000Z',
+        },
+      ],
     },
   },
+  'post /v1/callbacks/twilio': { '200': { outcome: 'recorded' } },
+  'get /v1/callbacks/vonage': { '200': { outcome: 'recorded' } },
+  'post /v1/callbacks/vonage': { '200': { outcome: 'ignored' } },
   'get /v1/fraud-guard/blocks': {
     '200': {
       blocks: [
@@ -73,6 +95,8 @@ const DETAILS: Record<ProblemCode, string> = {
     'A request with this Idempotency-Key was already answered, but that answer can no longer be read; nothing was sent again.',
   idempotency_key_mismatch:
     'This Idempotency-Key was already used with another request body; use a new key for a new request.',
+  invalid_signature:
+    'The callback carries no valid X-Twilio-Signature for a configured Twilio backend; nothing was changed.',
   not_found: 'No verification with id "01a21301-9300-7c3a-9f1e-5b2d8c4a7e61"',
   request_timeout: 'The request did not arrive in full within 30 seconds.',
   payload_too_large: 'The request body is larger than this service accepts.',

@@ -3,6 +3,7 @@
 // VerificationCheck. Documentation only (see openapi-only.ts); the examples are the real wire
 // functions' output, so they cannot drift from what the routes send.
 import { type TSchema, Type } from '@sinclair/typebox';
+import type { SendRecord } from '../verification/store.js';
 import type { DocumentedSchema } from './openapi-only.js';
 import { checkJson, serviceJson, TwilioError, verificationJson, type Wire } from './twilio-wire.js';
 
@@ -320,12 +321,16 @@ const EXAMPLE_RECORD = {
   payee: 'Acme Shop',
   updatedAt: new Date('2026-01-01T12:00:00Z'),
 };
-const EXAMPLE_SENDS = [
+const EXAMPLE_SENDS: SendRecord[] = [
   {
     id: '01a21301-9300-7c3a-9f1e-5b2d8c4a7e62',
     channel: 'sms',
+    backend: 'twilio',
     status: 'sent',
+    providerMessageId: 'SM0123456789abcdef0123456789abcdef',
+    errorCode: null,
     createdAt: EXAMPLE_RECORD.createdAt,
+    updatedAt: EXAMPLE_RECORD.createdAt,
   },
 ];
 const EXAMPLE_VERIFICATION = verificationJson(

@@ -69,6 +69,20 @@ export const VerificationParams = Type.Object({
 });
 export type VerificationParams = Static<typeof VerificationParams>;
 
+export const SendAttemptBody = Type.Object({
+  backend: Type.String({ description: 'the configured backend name', examples: ['twilio'] }),
+  status: Type.Union(['sent', 'delivered', 'undelivered', 'failed'].map((s) => Type.Literal(s))),
+  provider_message_id: Type.Union([Type.String(), Type.Null()], {
+    description: "the provider's id of the message (Twilio SM…, Vonage message-id, a webhook's id)",
+  }),
+  error_code: Type.Union([Type.String(), Type.Null()], {
+    description:
+      "why it failed or was not delivered: the provider's error code, or a transport code such as ETIMEDOUT",
+  }),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+
 export const VerificationBody = Type.Object({
   id: Type.String(),
   phone_number: Type.String(),
@@ -79,4 +93,14 @@ export const VerificationBody = Type.Object({
   expires_at: Timestamp,
   verified_at: Type.Union([Timestamp, Type.Null()]),
   attempts: Type.Integer({ description: 'wrong codes submitted so far' }),
+  delivery_status: Type.Union(
+    ['sent', 'delivered', 'undelivered', 'failed', 'unknown'].map((s) => Type.Literal(s)),
+    {
+      description:
+        "the latest send's status: sent (the backend took it), delivered or undelivered (the provider's delivery receipt), failed, or unknown (nothing sent: a test number)",
+    },
+  ),
+  send_attempts: Type.Array(SendAttemptBody, {
+    description: 'every send of this session, oldest first; a fallback backend adds its own',
+  }),
 });

@@ -41,6 +41,7 @@ export type VerificationSql = Record<
   | 'cancel'
   | 'insertSendAttempt'
   | 'listSendAttempts'
+  | 'recordDelivery'
   | 'ping',
   string
 >;

@@ -4,9 +4,12 @@
 import { ServiceUnavailable } from '../errors.js';
 import type {
   CodeCheck,
+  DeliveryReceipt,
+  NewSendAttempt,
   NewVerification,
   Psd2Transaction,
   SendRecord,
+  SendStatus,
   StoredStatus,
   VerificationRecord,
   VerificationStore,
@@ -159,18 +162,14 @@ export class SqlVerificationStore implements VerificationStore {
     return row ? toRecord(row) : null;
   }
 
-  async insertSendAttempt(attempt: {
-    id: string;
-    verificationId: string;
-    backend: string;
-    status: string;
-    now: Date;
-  }): Promise<void> {
+  async insertSendAttempt(attempt: NewSendAttempt): Promise<void> {
     await this.#run(this.#sql.insertSendAttempt, {
       id: attempt.id,
       verification_id: attempt.verificationId,
       backend: attempt.backend,
       status: attempt.status,
+      provider_message_id: attempt.providerMessageId ?? null,
+      error_code: attempt.errorCode ?? null,
       now: attempt.now,
     });
   }
@@ -180,9 +179,24 @@ export class SqlVerificationStore implements VerificationStore {
     return rows.map((row) => ({
       id: String(row.id),
       channel: String(row.channel),
-      status: String(row.status),
+      backend: String(row.backend),
+      status: String(row.status) as SendStatus,
+      providerMessageId: row.provider_message_id == null ? null : String(row.provider_message_id),
+      errorCode: row.error_code == null ? null : String(row.error_code),
       createdAt: toDate(row.created_at),
+      updatedAt: toDate(row.updated_at),
     }));
+  }
+
+  async recordDelivery(receipt: DeliveryReceipt): Promise<string | null> {
+    const row = await this.#first(this.#sql.recordDelivery, {
+      provider_message_id: receipt.providerMessageId,
+      backends: receipt.backends,
+      status: receipt.status,
+      error_code: receipt.errorCode,
+      now: receipt.now,
+    });
+    return row ? String(row.backend) : null;
   }
 
   async ping(): Promise<void> {

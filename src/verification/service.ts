@@ -11,12 +11,14 @@ import {
   usesBaseValidation,
   withTokenLength,
 } from '../backends/base.js';
+import { sendWithFallback } from '../backends/fallback.js';
+import { providerMessageId } from '../backends/message-id.js';
 import {
   DEFAULT_SEND_TIMEOUT_MS,
   type SendChannel,
   type SendFailure,
+  type SendOutcome,
   sendChannel,
-  sendWithDeadline,
 } from '../backends/send.js';
 import {
   BackendError,
@@ -30,10 +32,12 @@ import { chooseTemplate, renderMessage, type Templates } from './message.js';
 import { normalizePhoneNumber } from './phone.js';
 import { hashCode, hashToken, newId, sessionTokenFor } from './secrets.js';
 import {
+  type DeliveryReceipt,
   type Psd2Transaction,
   type PublicStatus,
   publicStatus,
   type SendRecord,
+  type SendStatus,
   type VerificationRecord,
   type VerificationStore,
 } from './store.js';
@@ -55,6 +59,8 @@ export interface VerificationSettings {
   sendTimeoutMs?: number;
   /** the SMS-bill protections (test numbers, destination policy, prefix limit, fraud guard, budget) */
   admission?: AdmissionChecks;
+  /** PHONE_VERIFICATION_FALLBACK_BACKEND: sends a message the primary backend failed to send */
+  fallback?: { name: string; backend: BaseBackend };
 }
 
 /** What the service asks of the SMS-bill protections (src/abuse/admission.ts). */
@@ -80,7 +86,12 @@ export type CheckOutcome = 'approved' | 'invalid' | 'expired' | 'already_verifie
 /** Hooks for metrics; each is optional and must not throw. */
 export interface VerificationObserver {
   started?(backend: string, phoneNumber: string): void;
+  /** one send through one backend (a start that fails over sends twice) */
   sent?(backend: string, seconds: number, ok: boolean): void;
+  /** the primary backend failed to send and the fallback is tried */
+  failedOver?(backend: string, fallback: string): void;
+  /** a delivery receipt changed a send's status */
+  delivered?(backend: string, status: DeliveryReceipt['status']): void;
   checked?(backend: string, outcome: CheckOutcome, phoneNumber: string): void;
   /** a start the per-number limit refused */
   phoneLimited?(): void;
@@ -134,6 +145,9 @@ export interface ApprovedVerification {
   verifiedAt: Date;
 }
 
+/** What is known of a session's message reaching the phone: its latest send's status. */
+export type DeliveryStatus = SendStatus | 'unknown';
+
 export interface VerificationView {
   id: string;
   phoneNumber: string;
@@ -142,6 +156,8 @@ export interface VerificationView {
   expiresAt: Date;
   verifiedAt: Date | null;
   attempts: number;
+  deliveryStatus: DeliveryStatus;
+  sendAttempts: SendRecord[];
 }
 
 interface Decision {
@@ -167,7 +183,8 @@ export class VerificationService {
   // (see #customDecision). Concurrent verifies of one session pass the very same arguments, so
   // only the async context tells which verify a base call belongs to.
   readonly #baseDecision = new AsyncLocalStorage<{ decision?: Decision }>();
-  readonly #channel: SendChannel;
+  /** the primary backend's channel, then the fallback's */
+  readonly #channels: SendChannel[];
   // The codes and messages of the starts in flight, censored from every line the backend logs.
   readonly #secrets = new SecretsInFlight();
 
@@ -180,17 +197,19 @@ export class VerificationService {
     private readonly clock: () => Date = () => new Date(),
   ) {
     this.#serviceId = settings.serviceId ?? 'default';
-    this.#channel = sendChannel(
-      settings.backendName,
-      backend,
-      settings.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS,
-    );
-    attachRuntime(backend, {
-      tokenLength: settings.tokenLength,
-      logger: censoringLogger(logger, this.#secrets),
-      messageLogger: logger,
-      checkSecurityCode: (code, phone, token) => this.#baseCheck(code, phone, token),
-    });
+    const timeoutMs = settings.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
+    this.#channels = [sendChannel(settings.backendName, backend, timeoutMs)];
+    if (settings.fallback) {
+      this.#channels.push(sendChannel(settings.fallback.name, settings.fallback.backend, timeoutMs));
+    }
+    for (const channel of this.#channels) {
+      attachRuntime(channel.backend, {
+        tokenLength: settings.tokenLength,
+        logger: censoringLogger(logger, this.#secrets),
+        messageLogger: logger,
+        checkSecurityCode: (code, phone, token) => this.#baseCheck(code, phone, token),
+      });
+    }
   }
 
   async start(request: StartRequest): Promise<StartedVerification> {
@@ -294,17 +313,7 @@ export class VerificationService {
     this.observer.started?.(settings.backendName, phoneNumber);
 
     progress.reachedBackend = true;
-    const sent = await sendWithDeadline(this.#channel, { number: phoneNumber, message, code: securityCode });
-    this.observer.sent?.(settings.backendName, sent.seconds, sent.ok);
-    if (request.checkedByNumber) {
-      await this.store.insertSendAttempt({
-        id: newId(now.getTime()),
-        verificationId: id,
-        backend: settings.backendName,
-        status: sent.ok ? 'sent' : 'failed',
-        now,
-      });
-    }
+    const sent = await this.#send(id, phoneNumber, { number: phoneNumber, message, code: securityCode });
     if (!sent.ok) {
       // A backend cut at its deadline may still be running, and log what it was sending.
       if (sent.timedOut) held.keepAfterRelease();
@@ -323,6 +332,35 @@ export class VerificationService {
     // Only once the new code is out do the number's older pending codes stop working.
     if (othersPending) await this.store.supersedeOthers(serviceId, phoneNumber, id, now);
     return { id, sessionToken, phoneNumber, status: 'pending', createdAt, expiresAt };
+  }
+
+  /**
+   * The send step: the primary backend, then the fallback when the primary failed; each send is
+   * recorded as a send attempt. Answers the last send's outcome (the one that sent, or the last
+   * failure). A timed-out send that failed over keeps the start's secrets held (it may still log).
+   */
+  async #send(id: string, phoneNumber: string, sms: { number: string; message: string; code: string }) {
+    let timedOut = false;
+    const outcomes = await sendWithFallback(this.#channels, sms, (failed, next) => {
+      timedOut ||= failed.timedOut;
+      this.observer.failedOver?.(failed.backend, next.name);
+      this.logger.warn(
+        {
+          verification_id: id,
+          backend: failed.backend,
+          fallback: next.name,
+          phone_number: phoneNumber,
+          err: loggedFailure(failed.failure),
+        },
+        'SMS backend failed to send; sending through the fallback backend',
+      );
+    });
+    for (const outcome of outcomes) {
+      this.observer.sent?.(outcome.backend, outcome.seconds, outcome.ok);
+      await this.store.insertSendAttempt(attemptOf(id, outcome, this.clock()));
+    }
+    const last = outcomes.at(-1) as SendOutcome;
+    return last.ok ? last : { ...last, timedOut: timedOut || last.timedOut };
   }
 
   /**
@@ -372,6 +410,18 @@ export class VerificationService {
     return { record, sends: await this.store.listSendAttempts(id) };
   }
 
+  /**
+   * Applies a provider's (already authenticated) delivery receipt; true when it changed a send, false
+   * for a message this service does not know or one already final (both answered 200 by the routes,
+   * so the provider stops retrying).
+   */
+  async recordDelivery(receipt: Omit<DeliveryReceipt, 'now'>): Promise<boolean> {
+    const backend = await this.store.recordDelivery({ ...receipt, now: this.clock() });
+    if (backend === null) return false;
+    this.observer.delivered?.(backend, receipt.status);
+    return true;
+  }
+
   /** Cancels a pending session; null when it was not pending. */
   cancel(id: string): Promise<VerificationRecord | null> {
     return this.store.cancel(id, this.clock());
@@ -410,6 +460,7 @@ export class VerificationService {
   async get(id: string): Promise<VerificationView | null> {
     const record = await this.store.findById(id);
     if (!record) return null;
+    const sendAttempts = await this.store.listSendAttempts(id);
     return {
       id: record.id,
       phoneNumber: record.phoneNumber,
@@ -418,6 +469,8 @@ export class VerificationService {
       expiresAt: record.expiresAt,
       verifiedAt: record.verifiedAt,
       attempts: record.failedAttempts,
+      deliveryStatus: sendAttempts.at(-1)?.status ?? 'unknown',
+      sendAttempts,
     };
   }
 
@@ -511,6 +564,19 @@ export class VerificationService {
     }
     return { status, record: session };
   }
+}
+
+/** One send as its send_attempts row: the provider's message id when sent, the error code when not. */
+function attemptOf(verificationId: string, outcome: SendOutcome, now: Date) {
+  return {
+    id: newId(now.getTime()),
+    verificationId,
+    backend: outcome.backend,
+    status: outcome.ok ? ('sent' as const) : ('failed' as const),
+    providerMessageId: outcome.ok ? providerMessageId(outcome.result) : null,
+    errorCode: outcome.ok ? null : (outcome.failure.code?.slice(0, 64) ?? null),
+    now,
+  };
 }
 
 function outcomeOf(status: SecurityCodeStatus): CheckOutcome {

@@ -42,12 +42,42 @@ export interface VerificationRecord {
   updatedAt: Date;
 }
 
-/** One send of a session's message. */
+/** What became of one send: the backend's answer, then the provider's delivery receipt. */
+export type SendStatus = 'sent' | 'failed' | 'delivered' | 'undelivered';
+
+/** One send of a session's message through one backend (a fallback's send is another one). */
 export interface SendRecord {
   id: string;
   channel: string;
-  status: string;
+  /** the backend's configured name (PHONE_VERIFICATION_BACKEND or _FALLBACK_BACKEND) */
+  backend: string;
+  status: SendStatus;
+  /** the provider's id of the message (Twilio's SM…, Vonage's message-id, a webhook's `id`) */
+  providerMessageId: string | null;
+  /** why it failed or was not delivered: the provider's error code, or a transport code */
+  errorCode: string | null;
   createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewSendAttempt {
+  id: string;
+  verificationId: string;
+  backend: string;
+  status: 'sent' | 'failed';
+  providerMessageId?: string | null;
+  errorCode?: string | null;
+  now: Date;
+}
+
+/** A provider's delivery receipt for one message, reduced to a final status. */
+export interface DeliveryReceipt {
+  /** the configured names of the backends that may have sent it (those whose signature matched) */
+  backends: readonly string[];
+  providerMessageId: string;
+  status: 'delivered' | 'undelivered' | 'failed';
+  errorCode: string | null;
+  now: Date;
 }
 
 /** The row after one atomic code check, plus whether the submitted code matched. */
@@ -102,14 +132,14 @@ export interface VerificationStore {
   ): Promise<VerificationRecord | null>;
   /** Cancels a pending session; null when it was not pending. */
   cancel(id: string, now: Date): Promise<VerificationRecord | null>;
-  insertSendAttempt(attempt: {
-    id: string;
-    verificationId: string;
-    backend: string;
-    status: string;
-    now: Date;
-  }): Promise<void>;
+  insertSendAttempt(attempt: NewSendAttempt): Promise<void>;
+  /** A session's sends, oldest first. */
   listSendAttempts(verificationId: string): Promise<SendRecord[]>;
+  /**
+   * Applies a delivery receipt to the send it names, if that send is still `sent` (the first final
+   * receipt wins); returns the backend of the send it changed, or null (unknown, or already final).
+   */
+  recordDelivery(receipt: DeliveryReceipt): Promise<string | null>;
   /** Throws when the database cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -136,9 +136,13 @@ t.test('every route, every status, every error code, with examples', async (t) =
   t.same(doc.paths['/healthz'].get.security, [], 'operations routes are open');
 });
 
-/** The scheme a path's key goes in: /v2 as Twilio's Basic password, /v1 and /api/phone as a bearer. */
+/**
+ * The scheme a path's key goes in: /v2 as Twilio's Basic password, /v1 and /api/phone as a bearer;
+ * delivery receipts carry their provider's signature instead.
+ */
 function schemeOf(path: string): string | undefined {
   if (path.startsWith('/v2/')) return 'twilioBasic';
+  if (path.startsWith('/v1/callbacks/')) return undefined;
   if (path.startsWith('/v1/') || path.startsWith('/api/phone/')) return 'bearerAuth';
   return undefined;
 }

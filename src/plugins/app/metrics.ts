@@ -61,6 +61,18 @@ export default fp(
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     });
+    const failovers = new Counter({
+      name: 'phone_verify_sms_failovers_total',
+      help: 'Sends the primary backend failed and handed to the fallback backend',
+      labelNames: ['backend', 'fallback'] as const,
+      registers: [registry],
+    });
+    const deliveries = new Counter({
+      name: 'phone_verify_deliveries_total',
+      help: "Delivery receipts that settled a message's fate, by backend and status",
+      labelNames: ['backend', 'status'] as const,
+      registers: [registry],
+    });
     const purged = new Counter({
       name: 'phone_verify_purged_verifications_total',
       help: 'Finished or expired verifications deleted by retention purges',
@@ -88,7 +100,12 @@ export default fp(
     });
 
     // Every label combination from the start, so rates work from the first scrape.
-    const backend = fastify.config.backend;
+    const { backend, fallbackBackend } = fastify.config;
+    if (fallbackBackend) failovers.inc({ backend, fallback: fallbackBackend }, 0);
+    for (const name of fallbackBackend ? [backend, fallbackBackend] : [backend]) {
+      for (const status of ['delivered', 'undelivered', 'failed'] as const)
+        deliveries.inc({ backend: name, status }, 0);
+    }
     for (const reason of [
       'ip_limit',
       'country',
@@ -119,6 +136,8 @@ export default fp(
         sendDuration.observe({ backend: name, result: ok ? 'ok' : 'error' }, seconds);
         if (!ok) failed.inc({ backend: name, reason: 'send_failed' });
       },
+      failedOver: (name, fallback) => failovers.inc({ backend: name, fallback }),
+      delivered: (name, status) => deliveries.inc({ backend: name, status }),
       phoneLimited: () => refused.inc({ reason: 'phone_limit' }),
       checked: (name, outcome, phoneNumber) => {
         if (outcome === 'approved')

@@ -28,6 +28,7 @@ export default fp(
         phoneQuota: fastify.hasDecorator('phoneQuota') ? fastify.phoneQuota : undefined,
         sendTimeoutMs: config.sendTimeoutMs,
         admission: fastify.hasDecorator('admission') ? fastify.admission : undefined,
+        fallback: fastify.fallbackBackend ?? undefined,
       },
       fastify.log.child({ module: 'verification' }),
       fastify.verificationObserver,

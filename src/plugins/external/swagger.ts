@@ -61,9 +61,11 @@ function decorateOperation(path: string, method: string, operation: Operation, a
       ? operation.requestBody.content['application/json']
       : undefined;
   if (requestExample && requestMedia && !requestMedia.example) requestMedia.example = requestExample;
-  // /api/phone takes the /v1 key; /v2 takes it as the Basic password. Optional without API_KEYS.
-  const scheme = path.startsWith('/v1/') || path.startsWith('/api/phone/') ? 'bearerAuth' : undefined;
-  const name = path.startsWith('/v2/') ? 'twilioBasic' : scheme;
+  // /api/phone takes the /v1 key; /v2 takes it as the Basic password (optional without API_KEYS);
+  // delivery receipts carry their provider's signature instead of an API key.
+  const bearer =
+    (path.startsWith('/v1/') && !path.startsWith('/v1/callbacks/')) || path.startsWith('/api/phone/');
+  const name = path.startsWith('/v2/') ? 'twilioBasic' : bearer ? 'bearerAuth' : undefined;
   if (name) operation.security = apiKeys ? [{ [name]: [] }] : [{}, { [name]: [] }];
   else operation.security = [];
 }
@@ -100,6 +102,11 @@ export default fp(
             description:
               "django-phone-verify's two routes, with its bodies and Django REST framework's error shapes; " +
               'JSON, form-encoded or multipart bodies, with or without the trailing slash.',
+          },
+          {
+            name: 'delivery receipts',
+            description:
+              "Providers' delivery receipts (no API key: each must carry its provider's signature, else 403 invalid_signature)",
           },
         ],
         components: {

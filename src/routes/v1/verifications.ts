@@ -139,6 +139,15 @@ const verificationsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         expires_at: view.expiresAt.toISOString(),
         verified_at: view.verifiedAt?.toISOString() ?? null,
         attempts: view.attempts,
+        delivery_status: view.deliveryStatus,
+        send_attempts: view.sendAttempts.map((attempt) => ({
+          backend: attempt.backend,
+          status: attempt.status,
+          provider_message_id: attempt.providerMessageId,
+          error_code: attempt.errorCode,
+          created_at: attempt.createdAt.toISOString(),
+          updated_at: attempt.updatedAt.toISOString(),
+        })),
       };
     },
   );

@@ -70,10 +70,18 @@ export const SQLITE_SQL = {
     cancel: `UPDATE verifications SET status = 'canceled', updated_at = :now
       WHERE id = :id AND status = 'pending'
       RETURNING ${COLUMNS}`,
-    insertSendAttempt: `INSERT INTO send_attempts (id, verification_id, channel, backend, status, created_at, updated_at)
-      VALUES (:id, :verification_id, 'sms', :backend, :status, :now, :now)`,
-    listSendAttempts: `SELECT id, channel, status, created_at FROM send_attempts
+    insertSendAttempt: `INSERT INTO send_attempts
+        (id, verification_id, channel, backend, status, provider_message_id, error_code, created_at, updated_at)
+      VALUES (:id, :verification_id, 'sms', :backend, :status, :provider_message_id, :error_code, :now, :now)`,
+    listSendAttempts: `SELECT id, channel, backend, status, provider_message_id, error_code, created_at, updated_at
+      FROM send_attempts
       WHERE verification_id = :verification_id ORDER BY created_at, id`,
+    // A delivery receipt: only a message still "sent" takes it, so the first final receipt wins
+    // (a provider's retries and late intermediate states change nothing) and each counts once.
+    recordDelivery: `UPDATE send_attempts SET status = :status, error_code = COALESCE(:error_code, error_code),
+        updated_at = :now
+      WHERE provider_message_id = :provider_message_id AND backend IN (SELECT value FROM json_each(:backends)) AND status = 'sent'
+      RETURNING backend, status`,
     ping: 'SELECT 1 AS ok',
   },
   services: {
