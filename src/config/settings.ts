@@ -568,7 +568,8 @@ export const CONFIG = group({
     {
       name: 'SERVER_SECRET',
       topic: 'delivery',
-      description: "The service's own signing secret; never printed.",
+      description:
+        'The key idempotent starts seal their stored answers under (the same on every replica; unset: a random one per process, so a replay elsewhere or after a restart is 409); never printed.',
       allowed: 'text of at least 32 characters',
       secret: true,
       keepsSpaces: true,
