@@ -51,7 +51,8 @@ function curls(block: string): Curl[] {
       path: url.replace(/^(https?:\/\/)?localhost:3000/, ''),
       headers,
       body,
-      expected: { status: Number(promise[1]), body: JSON.parse(promise[2]!) },
+      // `[…]` stands for a list the page does not spell out, as `…` for a value.
+      expected: { status: Number(promise[1]), body: JSON.parse(promise[2]!.replaceAll('[…]', '"…"')) },
     });
   }
   return commands;
