@@ -96,12 +96,33 @@ const tempDir = mkdtempSync(join(tmpdir(), 'pv-bench-'));
 const pluginsDir = join(tempDir, 'plugins');
 mkdirSync(pluginsDir);
 let database;
+// With REDIS_URL the run's counters and fraud-guard state live under a key prefix of its own:
+// another run's starts, never verified, would otherwise be judged by this run's guard and blocked.
+const redisKeyPrefix = `pv-bench-${process.pid}-${Date.now()}:`;
 
 async function cleanUp() {
   await stopAllServices();
+  await dropRedisKeys().catch((error) => log(`could not remove the bench's Redis keys: ${error.message}`));
   await database?.drop().catch((error) => log(`could not drop the bench database: ${error.message}`));
   database = undefined;
   rmSync(tempDir, { recursive: true, force: true });
+}
+
+async function dropRedisKeys() {
+  if (!process.env.REDIS_URL) return;
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(process.env.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisKeyPrefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 process.once('SIGINT', () => {
@@ -145,6 +166,7 @@ async function benchDatabase(kind, rows, startNumbers, poolNumbers) {
       PREFIX_RATE_LIMIT_MAX: '1000000000',
       SMS_BUDGET_MAX: '1000000000',
       PHONE_RESEND_INTERVAL: '1 second',
+      REDIS_KEY_PREFIX: `${redisKeyPrefix}${kind}-${rows}:`,
     },
   });
 
