@@ -125,6 +125,8 @@ export interface StartedVerification {
   status: 'pending';
   createdAt: Date;
   expiresAt: Date;
+  /** the sends this start made, as recorded (a re-send's session also has its earlier ones) */
+  sends: SendRecord[];
 }
 
 /** What a check of a number's (or a session id's) pending session came to. */
@@ -308,7 +310,7 @@ export class VerificationService {
     }
     if (testCode !== undefined) {
       if (othersPending) await this.store.supersedeOthers(serviceId, phoneNumber, id, now);
-      return { id, sessionToken, phoneNumber, status: 'pending', createdAt, expiresAt };
+      return { id, sessionToken, phoneNumber, status: 'pending', createdAt, expiresAt, sends: [] };
     }
     this.observer.started?.(settings.backendName, phoneNumber);
 
@@ -331,7 +333,7 @@ export class VerificationService {
     }
     // Only once the new code is out do the number's older pending codes stop working.
     if (othersPending) await this.store.supersedeOthers(serviceId, phoneNumber, id, now);
-    return { id, sessionToken, phoneNumber, status: 'pending', createdAt, expiresAt };
+    return { id, sessionToken, phoneNumber, status: 'pending', createdAt, expiresAt, sends: sent.sends };
   }
 
   /**
@@ -355,12 +357,15 @@ export class VerificationService {
         'SMS backend failed to send; sending through the fallback backend',
       );
     });
+    const sends: SendRecord[] = [];
     for (const outcome of outcomes) {
       this.observer.sent?.(outcome.backend, outcome.seconds, outcome.ok);
-      await this.store.insertSendAttempt(attemptOf(id, outcome, this.clock()));
+      const attempt = attemptOf(id, outcome, this.clock());
+      await this.store.insertSendAttempt(attempt);
+      sends.push(sendRecordOf(attempt));
     }
     const last = outcomes.at(-1) as SendOutcome;
-    return last.ok ? last : { ...last, timedOut: timedOut || last.timedOut };
+    return last.ok ? { ...last, sends } : { ...last, sends, timedOut: timedOut || last.timedOut };
   }
 
   /**
@@ -405,9 +410,9 @@ export class VerificationService {
 
   /** A session as stored, with its sends (for the compatibility APIs). */
   async record(id: string): Promise<{ record: VerificationRecord; sends: SendRecord[] } | null> {
-    const record = await this.store.findById(id);
-    if (!record) return null;
-    return { record, sends: await this.store.listSendAttempts(id) };
+    // Both at once: on PostgreSQL they go out in one pipelined write.
+    const [record, sends] = await Promise.all([this.store.findById(id), this.store.listSendAttempts(id)]);
+    return record ? { record, sends } : null;
   }
 
   /**
@@ -576,6 +581,20 @@ function attemptOf(verificationId: string, outcome: SendOutcome, now: Date) {
     providerMessageId: outcome.ok ? providerMessageId(outcome.result) : null,
     errorCode: outcome.ok ? null : (outcome.failure.code?.slice(0, 64) ?? null),
     now,
+  };
+}
+
+/** The send as listSendAttempts would read it back. */
+function sendRecordOf(attempt: ReturnType<typeof attemptOf>): SendRecord {
+  return {
+    id: attempt.id,
+    channel: 'sms',
+    backend: attempt.backend,
+    status: attempt.status,
+    providerMessageId: attempt.providerMessageId,
+    errorCode: attempt.errorCode,
+    createdAt: attempt.now,
+    updatedAt: attempt.now,
   };
 }
 

@@ -6,6 +6,7 @@ import { type Database, openDatabase } from '../../storage/database.js';
 import { migrate } from '../../storage/migrate.js';
 import { SqlTenantStore } from '../../storage/tenant-store.js';
 import { SqlVerificationStore } from '../../storage/verification-store.js';
+import { CachedTenantStore } from '../../verification/cached-tenants.js';
 import type { VerificationStore } from '../../verification/store.js';
 import type { TenantStore } from '../../verification/tenants.js';
 
@@ -45,7 +46,7 @@ export default fp(
     });
     fastify.decorate('database', database);
     fastify.decorate('store', new SqlVerificationStore(database));
-    fastify.decorate('tenants', new SqlTenantStore(database));
+    fastify.decorate('tenants', new CachedTenantStore(new SqlTenantStore(database)));
     fastify.addHook('onClose', () => database.close());
   },
   { name: 'storage', dependencies: ['config'] },

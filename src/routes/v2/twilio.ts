@@ -21,7 +21,8 @@ import {
 } from '../../schemas/twilio-wire.js';
 import { normalizePhoneNumber } from '../../verification/phone.js';
 import { secretEquals } from '../../verification/secrets.js';
-import type { Psd2Transaction } from '../../verification/store.js';
+import type { StartedVerification } from '../../verification/service.js';
+import type { Psd2Transaction, SendRecord, VerificationRecord } from '../../verification/store.js';
 import type { Tenant } from '../../verification/tenants.js';
 
 type Form = Record<string, string | undefined>;
@@ -126,6 +127,32 @@ function friendlyNameOf(value: string | undefined): string {
 
 function psd2Of(form: Form): Psd2Transaction {
   return { amount: form.Amount ?? null, payee: form.Payee ?? null };
+}
+
+/** A new session as the start just wrote it (read back, it would be the same). */
+function newSession(
+  started: StartedVerification,
+  serviceId: string,
+  psd2: Psd2Transaction,
+): { record: VerificationRecord; sends: SendRecord[] } {
+  return {
+    record: {
+      id: started.id,
+      serviceId,
+      phoneNumber: started.phoneNumber,
+      status: 'pending',
+      failedAttempts: 0,
+      approvals: 0,
+      createdAt: started.createdAt,
+      expiresAt: started.expiresAt,
+      verifiedAt: null,
+      locale: null,
+      amount: psd2.amount,
+      payee: psd2.payee,
+      updatedAt: started.createdAt,
+    },
+    sends: started.sends,
+  };
 }
 
 export default async function twilioRoutes(fastify: FastifyInstance): Promise<void> {
@@ -294,7 +321,12 @@ export default async function twilioRoutes(fastify: FastifyInstance): Promise<vo
         resendId: live?.status === 'pending' ? live.id : undefined,
         psd2: psd2Of(form),
       });
-      const found = await fastify.verifications.record(started.id);
+      // A new session is answered from what the start wrote; a re-send's from the session it kept
+      // (its earlier sends and its Amount/Payee).
+      const found =
+        live?.status === 'pending'
+          ? await fastify.verifications.record(started.id)
+          : newSession(started, tenant.id, psd2Of(form));
       if (!found) throw notFound(request.url);
       return reply.code(201).send(verificationJson(wireOf(request), found.record, found.sends, new Date()));
     },
