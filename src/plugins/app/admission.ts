@@ -2,7 +2,7 @@
 // by every replica, with the RATE_LIMIT_ON_REDIS_ERROR fallback), else in this process's memory.
 import fp from 'fastify-plugin';
 import { Admission } from '../../abuse/admission.js';
-import { BatchedApprovals } from '../../abuse/batched-approvals.js';
+import { approvalBatchMs, BatchedApprovals } from '../../abuse/batched-approvals.js';
 import { FailoverGuardStore } from '../../abuse/failover-guard-store.js';
 import type { GuardStore } from '../../abuse/guard-store.js';
 import { MemoryGuardStore } from '../../abuse/memory-guard-store.js';
@@ -27,6 +27,7 @@ export default fp(
           log,
         ),
         log,
+        approvalBatchMs(config.fraudGuard.graceMs),
       );
       // Before Redis closes (its plugin was registered first, so its onClose runs after this one).
       fastify.addHook('onClose', () => batched.flush());
