@@ -30,19 +30,22 @@ export interface StoredKey {
   response: string | null;
 }
 
+/** A request's claim on a key: who holds it (`claim`), until when, and when the key expires. */
+export interface KeyClaim {
+  keyHash: string;
+  fingerprint: string;
+  claim: string;
+  now: Date;
+  lockedUntil: Date;
+  expiresAt: Date;
+}
+
 export interface IdempotencyStore {
   /**
    * Claims the key for this request: inserts it pending, or takes over a row past its expiry or
    * a pending claim of the same body past its lease. False when the key is held.
    */
-  claim(row: {
-    keyHash: string;
-    fingerprint: string;
-    claim: string;
-    now: Date;
-    lockedUntil: Date;
-    expiresAt: Date;
-  }): Promise<boolean>;
+  claim(row: KeyClaim): Promise<boolean>;
   find(keyHash: string): Promise<StoredKey | null>;
   /** Stores the answer, if `claim` still holds the key. */
   complete(keyHash: string, claim: string, responseStatus: number, response: string): Promise<boolean>;

@@ -2,7 +2,7 @@
 // A claim is one INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING, atomic on both databases:
 // of concurrent claims of one key, exactly one gets its row back.
 import { ServiceUnavailable } from '../errors.js';
-import type { IdempotencyStore, StoredKey } from '../idempotency/idempotent-starts.js';
+import type { IdempotencyStore, KeyClaim, StoredKey } from '../idempotency/idempotent-starts.js';
 import type { Database } from './database.js';
 import type { SqlParams, SqlResult, Statement } from './statement.js';
 import { isDatabaseUnavailable } from './unavailable.js';
@@ -24,14 +24,7 @@ export class SqlIdempotencyStore implements IdempotencyStore {
     }
   }
 
-  async claim(row: {
-    keyHash: string;
-    fingerprint: string;
-    claim: string;
-    now: Date;
-    lockedUntil: Date;
-    expiresAt: Date;
-  }): Promise<boolean> {
+  async claim(row: KeyClaim): Promise<boolean> {
     const { rows } = await this.#run(this.#sql.claim, {
       key_hash: row.keyHash,
       fingerprint: row.fingerprint,

@@ -222,7 +222,11 @@ for (const kind of DATABASES) {
         headers: { authorization: auth },
       });
     t.match((await fetch()).json(), { amount: '10', payee: 'Acme' }, 'a fetch echoes what the start carried');
-    t.same((await fetch()).json(), ok.json(), "a new verification's answer is what a fetch reads back, field for field");
+    t.same(
+      (await fetch()).json(),
+      ok.json(),
+      "a new verification's answer is what a fetch reads back, field for field",
+    );
     const resent = await post('To=%2B14155550100&Channel=sms');
     t.equal(resent.json().sid, verificationSid, 're-sent on the same SID');
     t.match(resent.json(), { amount: '10', payee: 'Acme' }, 'a re-send without them keeps them');

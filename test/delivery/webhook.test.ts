@@ -1,16 +1,13 @@
 // The built-in webhook backend against a receiver in the test that verifies the signature the way
 // docs/delivery.md tells operators to: HMAC-SHA-256 of "<t>.<raw body>" keyed by SECRET, compared
 // in constant time. A 2xx answer is sent (its JSON id kept); a 500, a hang or a redirect is failed.
-import { spawn } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { type RecordedRequest, startRecordingServer } from '../fakes/recording-server.js';
 import { build, postJson } from '../helper.js';
+import { ensureBuilt, startRefused } from '../service-process.js';
 import { WEBHOOK_SECRET, webhookEnv } from './providers.js';
 
 const PHONE = '+14155550100';
@@ -137,45 +134,15 @@ t.test('as the fallback of a failing primary', async (t) => {
   ]);
 });
 
-/** Runs the service process with `env`; resolves with its exit code and stderr. */
-function startService(
-  t: Test,
-  env: Record<string, string>,
-): Promise<{ code: number | null; stderr: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'pv-webhook-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      DATABASE_URL: `file:${join(dir, 'pv.db')}`,
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
-  });
-  const guard = setTimeout(() => child.kill('SIGTERM'), 60_000);
-  return new Promise((resolve) => {
-    child.on('close', (code) => {
-      clearTimeout(guard);
-      resolve({ code, stderr });
-    });
-  });
-}
-
 t.test('missing URL or SECRET stops the service with one line naming the variable', async (t) => {
-  const noUrl = await startService(t, {
+  ensureBuilt();
+  const noUrl = await startRefused(t, {
     PHONE_VERIFICATION_BACKEND: 'webhook',
     PHONE_VERIFICATION_OPTIONS_SECRET: WEBHOOK_SECRET,
   });
   t.equal(noUrl.code, 1);
   t.equal(noUrl.stderr, 'phone-verify: PHONE_VERIFICATION_OPTIONS_URL: required by the webhook backend\n');
-  const noSecret = await startService(t, {
+  const noSecret = await startRefused(t, {
     PHONE_VERIFICATION_BACKEND: 'webhook',
     PHONE_VERIFICATION_OPTIONS_URL: 'https://gateway.example/sms',
   });
@@ -184,7 +151,7 @@ t.test('missing URL or SECRET stops the service with one line naming the variabl
     noSecret.stderr,
     'phone-verify: PHONE_VERIFICATION_OPTIONS_SECRET: required by the webhook backend\n',
   );
-  const badUrl = await startService(t, {
+  const badUrl = await startRefused(t, {
     PHONE_VERIFICATION_FALLBACK_BACKEND: 'webhook',
     PHONE_VERIFICATION_FALLBACK_OPTIONS_URL: 'gateway.example/sms',
     PHONE_VERIFICATION_FALLBACK_OPTIONS_SECRET: WEBHOOK_SECRET,
