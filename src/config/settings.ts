@@ -298,7 +298,7 @@ export const CONFIG = group({
       prefix: `${P}OPTIONS_`,
       topic: 'backends',
       description:
-        'One backend option per variable (SID, SECRET, FROM, SANDBOX_TOKEN, BASE_URL…); wins over the JSON.',
+        'One backend option per variable (SID, SECRET, FROM, SANDBOX_TOKEN, BASE_URL, TIMEOUT; the webhook backend: URL, SECRET, TIMEOUT; Vonage receipts: SIGNATURE_SECRET, SIGNATURE_METHOD); wins over the JSON.',
       example: { key: 'SID', value: '' },
     },
   ),
