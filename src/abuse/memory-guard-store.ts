@@ -66,15 +66,9 @@ export class MemoryGuardStore implements GuardStore {
     if (query.resend) this.#resends.set(query.resend.key, now + query.resend.intervalMs);
     if (query.prefixLimit) {
       const { key, windowMs } = query.prefixLimit;
-      const window = live(this.#prefixWindows.get(key), now);
-      if (window) window.count += 1;
-      else this.#prefixWindows.set(key, { count: 1, resetAt: now + windowMs });
+      this.#prefixWindows.set(key, counted(this.#prefixWindows.get(key), now, windowMs));
     }
-    if (query.budget) {
-      const window = live(this.#budget, now);
-      if (window) window.count += 1;
-      else this.#budget = { count: 1, resetAt: now + query.budget.windowMs };
-    }
+    if (query.budget) this.#budget = counted(this.#budget, now, query.budget.windowMs);
     if (guard) {
       const bucket = Math.floor(now / guard.bucketMs);
       for (const counts of levelCounts) add(counts, 'starts', bucket, 1);
@@ -121,6 +115,14 @@ export class MemoryGuardStore implements GuardStore {
       for (const [key, block] of map) if (block.until <= now) map.delete(key);
     }
   }
+}
+
+/** The window counted once more, or a new one from now when it has ended. */
+function counted(window: FixedWindow | undefined, now: number, windowMs: number): FixedWindow {
+  const running = live(window, now);
+  if (!running) return { count: 1, resetAt: now + windowMs };
+  running.count += 1;
+  return running;
 }
 
 /** The window while it runs; undefined once it has ended (the next count starts a new one). */
