@@ -1,11 +1,10 @@
 // IdempotencyStore on SQLite and PostgreSQL: the `idempotency` statements of the dialect's SQL.
 // A claim is one INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING, atomic on both databases:
 // of concurrent claims of one key, exactly one gets its row back.
-import { ServiceUnavailable } from '../errors.js';
 import type { IdempotencyStore, KeyClaim, StoredKey } from '../idempotency/idempotent-starts.js';
 import type { Database } from './database.js';
 import type { SqlParams, SqlResult, Statement } from './statement.js';
-import { isDatabaseUnavailable } from './unavailable.js';
+import { runStoreStatement } from './unavailable.js';
 
 export class SqlIdempotencyStore implements IdempotencyStore {
   readonly #database: Database;
@@ -16,12 +15,8 @@ export class SqlIdempotencyStore implements IdempotencyStore {
     this.#sql = database.sql.idempotency;
   }
 
-  async #run(statement: Statement, params: SqlParams): Promise<SqlResult> {
-    try {
-      return await this.#database.run(statement, params);
-    } catch (error) {
-      throw isDatabaseUnavailable(error) ? Object.assign(new ServiceUnavailable(), { cause: error }) : error;
-    }
+  #run(statement: Statement, params: SqlParams): Promise<SqlResult> {
+    return runStoreStatement(this.#database, statement, params);
   }
 
   async claim(row: KeyClaim): Promise<boolean> {

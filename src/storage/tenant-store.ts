@@ -1,9 +1,8 @@
 // TenantStore on SQLite and PostgreSQL: the `services` statements of the dialect's SQL.
-import { ServiceUnavailable } from '../errors.js';
 import type { Tenant, TenantSettings, TenantStore } from '../verification/tenants.js';
 import type { Database } from './database.js';
 import type { Row, SqlParams, SqlResult, Statement } from './statement.js';
-import { isDatabaseUnavailable } from './unavailable.js';
+import { runStoreStatement } from './unavailable.js';
 
 /** PostgreSQL's jsonb column arrives parsed, SQLite's text column as JSON text. */
 function settingsOf(value: unknown): TenantSettings {
@@ -44,12 +43,8 @@ export class SqlTenantStore implements TenantStore {
     this.#sql = database.sql.services;
   }
 
-  async #run(statement: Statement, params: SqlParams): Promise<SqlResult> {
-    try {
-      return await this.#database.run(statement, params);
-    } catch (error) {
-      throw isDatabaseUnavailable(error) ? Object.assign(new ServiceUnavailable(), { cause: error }) : error;
-    }
+  #run(statement: Statement, params: SqlParams): Promise<SqlResult> {
+    return runStoreStatement(this.#database, statement, params);
   }
 
   async insert(tenant: Tenant): Promise<Tenant> {

@@ -1,6 +1,9 @@
 // Which database errors mean "the database cannot serve now" (answered 503 service_unavailable,
 // and the service recovers by itself) rather than a bug (500), and the error a missed deadline
 // raises.
+import { ServiceUnavailable } from '../errors.js';
+import type { Database } from './database.js';
+import type { SqlParams, SqlResult, Statement } from './statement.js';
 
 /** A database operation did not finish within its deadline (DATABASE_TIMEOUT). */
 export class DatabaseTimeout extends Error {
@@ -68,4 +71,17 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     current = cause;
   }
   return false;
+}
+
+/** Runs one of a store's statements; a database that cannot serve now is 503 service_unavailable. */
+export async function runStoreStatement(
+  database: Database,
+  statement: Statement,
+  params: SqlParams,
+): Promise<SqlResult> {
+  try {
+    return await database.run(statement, params);
+  } catch (error) {
+    throw isDatabaseUnavailable(error) ? Object.assign(new ServiceUnavailable(), { cause: error }) : error;
+  }
 }

@@ -1,7 +1,6 @@
 // VerificationStore on SQLite and PostgreSQL: every operation is one statement of the dialect's
 // `verifications` group (sqlite/sql.ts, postgresql/sql.ts); a code check is one conditional
 // UPDATE … RETURNING, which is what makes single-use codes atomic under concurrency on both.
-import { ServiceUnavailable } from '../errors.js';
 import type {
   CodeCheck,
   DeliveryReceipt,
@@ -16,7 +15,7 @@ import type {
 } from '../verification/store.js';
 import type { Database } from './database.js';
 import type { Row, SqlParams, SqlResult, Statement } from './statement.js';
-import { isDatabaseUnavailable } from './unavailable.js';
+import { runStoreStatement } from './unavailable.js';
 
 /** A SQL boolean: SQLite answers 0/1, PostgreSQL true/false. */
 function isTrue(value: unknown): boolean {
@@ -54,12 +53,8 @@ export class SqlVerificationStore implements VerificationStore {
     this.#sql = database.sql.verifications;
   }
 
-  async #run(statement: Statement, params: SqlParams): Promise<SqlResult> {
-    try {
-      return await this.#database.run(statement, params);
-    } catch (error) {
-      throw isDatabaseUnavailable(error) ? Object.assign(new ServiceUnavailable(), { cause: error }) : error;
-    }
+  #run(statement: Statement, params: SqlParams): Promise<SqlResult> {
+    return runStoreStatement(this.#database, statement, params);
   }
 
   async #first(statement: Statement, params: SqlParams): Promise<Row | undefined> {
