@@ -463,9 +463,9 @@ export class VerificationService {
   }
 
   async get(id: string): Promise<VerificationView | null> {
-    const record = await this.store.findById(id);
-    if (!record) return null;
-    const sendAttempts = await this.store.listSendAttempts(id);
+    const found = await this.record(id);
+    if (!found) return null;
+    const { record, sends: sendAttempts } = found;
     return {
       id: record.id,
       phoneNumber: record.phoneNumber,
