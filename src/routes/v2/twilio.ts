@@ -129,7 +129,10 @@ function psd2Of(form: Form): Psd2Transaction {
   return { amount: form.Amount ?? null, payee: form.Payee ?? null };
 }
 
-/** A new session as the start just wrote it (read back, it would be the same). */
+/**
+ * A new session as its start wrote it, for the answer: every field Twilio's resource shows is what
+ * a read-back would give (the chosen message locale, which it does not show, is left out).
+ */
 function newSession(
   started: StartedVerification,
   serviceId: string,
@@ -310,6 +313,7 @@ export default async function twilioRoutes(fastify: FastifyInstance): Promise<vo
         });
       }
       const live = await fastify.store.findLive(tenant.id, to, new Date(now));
+      const psd2 = psd2Of(form);
       const started = await fastify.verifications.start({
         phoneNumber: to,
         locale: form.Locale,
@@ -319,14 +323,14 @@ export default async function twilioRoutes(fastify: FastifyInstance): Promise<vo
         codeLength: codeLengthFor(tenant),
         checkedByNumber: true,
         resendId: live?.status === 'pending' ? live.id : undefined,
-        psd2: psd2Of(form),
+        psd2,
       });
       // A new session is answered from what the start wrote; a re-send's from the session it kept
       // (its earlier sends and its Amount/Payee).
       const found =
         live?.status === 'pending'
           ? await fastify.verifications.record(started.id)
-          : newSession(started, tenant.id, psd2Of(form));
+          : newSession(started, tenant.id, psd2);
       if (!found) throw notFound(request.url);
       return reply.code(201).send(verificationJson(wireOf(request), found.record, found.sends, new Date()));
     },
