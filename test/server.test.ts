@@ -22,6 +22,15 @@ function post(base: string, path: string, body: unknown) {
   });
 }
 
+/** Polls until check() holds: generous, since it waits for a child process, it does not time it. */
+async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** A port something else already listens on (closed when the test ends). */
 async function takenPort(t: Test): Promise<number> {
   const server = createServer();
@@ -104,7 +113,9 @@ t.test(
         LOG_PHONE_NUMBERS: 'full',
         PLUGINS_DIR: FIXTURES,
         PHONE_VERIFICATION_BACKEND: 'slow.SlowBackend',
-        PHONE_VERIFICATION_OPTIONS: JSON.stringify({ OUTBOX: outbox, DELAY_MS: 300 }),
+        // Long enough that the keep-alive request is still in the backend when the signal lands,
+        // though the test first waits for the burst to reach the backend too.
+        PHONE_VERIFICATION_OPTIONS: JSON.stringify({ OUTBOX: outbox, DELAY_MS: 2_000 }),
       },
       { cwd },
     );
@@ -124,8 +135,7 @@ t.test(
     // is still running stays open after its answer (keep-alive) unless the service closes it, and
     // the process would wait for it until the grace period ends and exit 1.
     const keptAlive = post(first.url, '/v1/verifications', { phone_number: '+14155550101' });
-    for (let i = 0; i < 200 && sent().length < 2; i++)
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    await until(() => sent().length >= 2, 'the keep-alive request in the backend');
     t.equal(sent().length, 2, 'the keep-alive request is in the backend');
     // A burst in flight when the signal lands: every request that was accepted gets its answer.
     const burst = Array.from({ length: 20 }, (_, i) =>
@@ -136,7 +146,9 @@ t.test(
         (error: Error) => `failed: ${error.message}`,
       ),
     );
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    // The signal lands once the burst is in flight: at least one of its requests is in the backend
+    // (a fixed few milliseconds were not enough for any to arrive on a busy machine).
+    await until(() => sent().length >= 3, 'a request of the burst in the backend');
     first.child.kill('SIGTERM');
     const answer = await keptAlive;
     t.equal(answer.status, 201, 'the keep-alive request in flight was answered');
