@@ -62,6 +62,20 @@ async function lockRow(admin: pg.Client): Promise<() => Promise<unknown>> {
   await admin.query('SELECT * FROM t WHERE id = 1 FOR UPDATE');
   return () => admin.query('COMMIT');
 }
+/** Polls until the server runs pg_sleep on the backend `pid` (a generous deadline: it waits, it does not time). */
+async function sleepingOn(admin: pg.Client, pid: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const { rows } = await admin.query(
+      "SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND state = 'active' AND query LIKE '%pg_sleep(5)%'",
+      [pid],
+    );
+    if (rows.length > 0) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for pg_sleep on backend ${pid}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 const STILL_WAITING = 'still waiting';
 /** The answer, or STILL_WAITING if there is none within a bound far above any healthy answer. */
 const withinBound = <T>(pending: Promise<T>) =>
@@ -192,7 +206,7 @@ t.test('a lost connection fails what was on it; the next statement gets a new on
     () => null,
     (error: Error) => error,
   );
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await sleepingOn(admin, pid); // in flight on the server, not merely queued in the client
   await admin.query('SELECT pg_terminate_backend($1)', [pid]);
   t.match(await slow, { severity: 'FATAL', code: '57P01' }, 'the statement in flight fails');
   const { pid: next } = await one(query('SELECT pg_backend_pid() AS pid'));
@@ -213,7 +227,7 @@ t.test('a connection lost during a group fails its statements, which are not run
     query('UPDATE t SET n = n + 1 WHERE id = 1'),
     query('SELECT pg_sleep(5)'),
   ]);
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await sleepingOn(admin, pid); // in flight on the server, not merely queued in the client
   await admin.query('SELECT pg_terminate_backend($1)', [pid]);
   const [update, sleep] = await group;
   t.equal(update.status, 'rejected', 'the statement before the lost one fails too: its commit is unknown');
