@@ -1,4 +1,5 @@
 // The GuardStore in this process's memory: for one replica, or while Redis is unreachable.
+import { ExpirySlots } from './expiry-slots.js';
 import { add, judge, NO_BLOCKS, type PrefixCounts } from './guard-judgement.js';
 import type {
   AdmissionQuery,
@@ -23,6 +24,10 @@ export class MemoryGuardStore implements GuardStore {
   readonly #prefixWindows = new Map<string, FixedWindow>();
   #budget: FixedWindow | undefined;
   readonly #resends = new Map<string, number>();
+  /** when the entries of #counts, #prefixWindows and #resends expire, for #sweep */
+  readonly #countsExpiry = new ExpirySlots();
+  readonly #prefixWindowsExpiry = new ExpirySlots();
+  readonly #resendsExpiry = new ExpirySlots();
   #sweptAt = 0;
 
   async admit(query: AdmissionQuery): Promise<AdmissionResult> {
@@ -57,10 +62,17 @@ export class MemoryGuardStore implements GuardStore {
       }
     }
     // Admitted: only now is anything counted, so a refused start counts toward nothing.
-    if (query.resend) this.#resends.set(query.resend.key, now + query.resend.intervalMs);
+    if (query.resend) {
+      const { key, intervalMs } = query.resend;
+      this.#resendsExpiry.expires(key, now + intervalMs, this.#resends.get(key));
+      this.#resends.set(key, now + intervalMs);
+    }
     if (query.prefixLimit) {
       const { key, windowMs } = query.prefixLimit;
-      this.#prefixWindows.set(key, counted(this.#prefixWindows.get(key), now, windowMs));
+      const before = this.#prefixWindows.get(key);
+      const window = counted(before, now, windowMs);
+      if (window !== before) this.#prefixWindowsExpiry.expires(key, window.resetAt);
+      this.#prefixWindows.set(key, window);
     }
     if (query.budget) this.#budget = counted(this.#budget, now, query.budget.windowMs);
     if (guard) {
@@ -108,9 +120,13 @@ export class MemoryGuardStore implements GuardStore {
         excludedApprovals: undefined,
       };
       this.#counts.set(prefix, created);
+      this.#countsExpiry.expires(prefix, expiresAt);
       return created;
     }
-    if (expiresAt > counts.expiresAt) counts.expiresAt = expiresAt;
+    if (expiresAt > counts.expiresAt) {
+      this.#countsExpiry.expires(prefix, expiresAt, counts.expiresAt);
+      counts.expiresAt = expiresAt;
+    }
     return counts;
   }
 
@@ -118,10 +134,20 @@ export class MemoryGuardStore implements GuardStore {
   #sweep(now: number): void {
     if (now - this.#sweptAt < 1_000) return;
     this.#sweptAt = now;
-    for (const [key, counts] of this.#counts) if (counts.expiresAt <= now) this.#counts.delete(key);
-    for (const [key, window] of this.#prefixWindows)
-      if (window.resetAt <= now) this.#prefixWindows.delete(key);
-    for (const [key, until] of this.#resends) if (until <= now) this.#resends.delete(key);
+    // Only the keys due by now are looked at (each map's own expiry decides), not every key.
+    this.#countsExpiry.due(now, (key) => {
+      const counts = this.#counts.get(key);
+      if (counts !== undefined && counts.expiresAt <= now) this.#counts.delete(key);
+    });
+    this.#prefixWindowsExpiry.due(now, (key) => {
+      const window = this.#prefixWindows.get(key);
+      if (window !== undefined && window.resetAt <= now) this.#prefixWindows.delete(key);
+    });
+    this.#resendsExpiry.due(now, (key) => {
+      const until = this.#resends.get(key);
+      if (until !== undefined && until <= now) this.#resends.delete(key);
+    });
+    // Blocks are few (each lasts FRAUD_GUARD_BLOCK): scanned.
     for (const map of [this.#blocks, this.#wouldBlocks]) {
       for (const [key, block] of map) if (block.until <= now) map.delete(key);
     }
