@@ -6,6 +6,7 @@
 import type { Config } from '../config.js';
 import { DestinationBlocked, DestinationNotAllowed, RateLimited } from '../errors.js';
 import {
+  type Approval,
   type Block,
   bucketSizeMs,
   type GuardQuery,
@@ -113,7 +114,9 @@ export class Admission {
     const result = await this.store.admit({
       now,
       resend: phoneResendIntervalMs > 0 ? { key: e164, intervalMs: phoneResendIntervalMs } : undefined,
-      prefixLimit: safe ? undefined : { key: blockOf(e164), ...prefixRateLimit },
+      prefixLimit: safe
+        ? undefined
+        : { key: blockOf(e164), max: prefixRateLimit.max, windowMs: prefixRateLimit.windowMs },
       guard,
       budget: smsBudget,
     });
@@ -129,11 +132,10 @@ export class Admission {
     if (fraudGuard.mode === 'off' || isSafeListed(e164, fraudGuard.safeList) || this.testCode(e164)) return;
     if (this.clock() - startedAt.getTime() > fraudGuard.windowMs + fraudGuard.graceMs) return;
     const bucket = Math.floor(startedAt.getTime() / this.#bucketMs);
-    const approvals = levelsOf(e164, numberFacts(e164), fraudGuard.minStarts).map((level) => ({
-      prefix: level.prefix,
-      bucket,
-      count: 1,
-    }));
+    const approvals: Approval[] = [];
+    for (const { prefix } of levelsOf(e164, numberFacts(e164), fraudGuard.minStarts)) {
+      approvals.push({ prefix, bucket, count: 1 });
+    }
     try {
       await this.store.approve(approvals, this.#keepMs);
     } catch (error) {

@@ -7,6 +7,9 @@
 // A < minConversion × S is blocked. A start is refused when one of its levels is blocked, unless a
 // narrower level of the same number converts (A ≥ 1 and A ≥ minConversion × S): people who type
 // their codes vouch for their own prefix inside a wider block.
+//
+// It runs on every start, so it allocates nothing unless it sets a block: sums are plain numbers,
+// the levels' counts come by index, and a start that sets no block shares NO_BLOCKS.
 import type { Block, GuardQuery } from './guard-store.js';
 
 /**
@@ -23,104 +26,94 @@ export interface PrefixCounts {
 
 export type CountKind = keyof PrefixCounts;
 
-interface Sums {
-  judgedStarts: number;
-  judgedApprovals: number;
-  allStarts: number;
-  allApprovals: number;
-}
-
-/** The counts of `map` from bucket `first` on, up to `lastJudged` and in all; older buckets are dropped. */
-function sum(
-  map: Map<number, number> | undefined,
-  first: number,
-  lastJudged: number,
-): { judged: number; all: number } {
-  let judged = 0;
-  let all = 0;
-  if (map === undefined) return { judged, all };
-  for (const [bucket, count] of map) {
-    if (bucket < first) {
-      map.delete(bucket);
-      continue;
-    }
-    all += count;
-    if (bucket <= lastJudged) judged += count;
-  }
-  return { judged, all };
-}
-
-function sums(counts: PrefixCounts, first: number, lastJudged: number): Sums {
-  const excludedStarts = sum(counts.excludedStarts, first, first).all;
-  const excludedApprovals = sum(counts.excludedApprovals, first, first).all;
-  const starts = sum(counts.starts, first, lastJudged);
-  const approvals = sum(counts.approvals, first, lastJudged);
-  return {
-    judgedStarts: Math.max(0, starts.judged - excludedStarts),
-    judgedApprovals: Math.max(0, approvals.judged - excludedApprovals),
-    allStarts: Math.max(0, starts.all - excludedStarts),
-    allApprovals: Math.max(0, approvals.all - excludedApprovals),
-  };
-}
+/** The new blocks of a start that set none: shared, never written. */
+export const NO_BLOCKS: readonly Block[] = Object.freeze([]);
 
 export interface Judgement {
-  newBlocks: Block[];
+  newBlocks: readonly Block[];
   /** milliseconds until the block that refuses this start ends; undefined when none does */
   refusedForMs: number | undefined;
 }
 
 /**
- * Judges one start. `counts(prefix)` gives a level's counts (created empty); `blockedForMs(prefix)`
- * the milliseconds its block has left (0 when none); `setBlock` records a new block.
+ * The counts of `map` in buckets `first` to `last`. Buckets before `first` have left the window:
+ * they are dropped on the way, which keeps each map to a window's buckets.
+ */
+function total(map: Map<number, number> | undefined, first: number, last: number): number {
+  if (map === undefined) return 0;
+  let sum = 0;
+  for (const [bucket, count] of map) {
+    if (bucket < first) map.delete(bucket);
+    else if (bucket <= last) sum += count;
+  }
+  return sum;
+}
+
+/** The milliseconds the block of `prefix` has left; 0 when there is none. */
+function blockedForMs(blocks: Map<string, Block>, prefix: string, now: number): number {
+  // Most starts meet no block at all: no lookup then.
+  if (blocks.size === 0) return 0;
+  const block = blocks.get(prefix);
+  return block && block.until > now ? block.until - now : 0;
+}
+
+/**
+ * Judges one start. `levelCounts[i]` are the counts of `query.levels[i]`; `blocks` holds the blocks
+ * in force by prefix (in monitor mode the blocks that would be), and gets the new ones.
  */
 export function judge(
   query: GuardQuery,
   now: number,
-  counts: (prefix: string) => PrefixCounts,
-  blockedForMs: (prefix: string) => number,
-  setBlock: (block: Block) => void,
+  levelCounts: readonly PrefixCounts[],
+  blocks: Map<string, Block>,
 ): Judgement {
-  const { bucketMs, minConversion } = query;
+  const { levels, bucketMs, minConversion } = query;
   const first = Math.floor((now - query.windowMs) / bucketMs);
   const lastJudged = Math.floor((now - query.graceMs) / bucketMs) - 1;
-  const current = Math.floor(now / bucketMs);
-  const newBlocks: Block[] = [];
+  let newBlocks = NO_BLOCKS;
   let vouched = false;
   let refusedForMs: number | undefined;
-  query.levels.forEach((level, index) => {
-    const levelCounts = counts(level.prefix);
-    const s = sums(levelCounts, first, lastJudged);
-    let left = blockedForMs(level.prefix);
-    if (
-      left <= 0 &&
-      s.judgedStarts >= level.minStarts &&
-      s.judgedApprovals < minConversion * s.judgedStarts
-    ) {
+  for (let index = 0; index < levels.length; index++) {
+    const level = levels[index]!;
+    const counts = levelCounts[index]!;
+    // What narrower blocks took out is taken from every bucket of the window, judged or not.
+    const excludedStarts = total(counts.excludedStarts, first, Number.POSITIVE_INFINITY);
+    const excludedApprovals = total(counts.excludedApprovals, first, Number.POSITIVE_INFINITY);
+    const judgedStarts = Math.max(0, total(counts.starts, first, lastJudged) - excludedStarts);
+    const judgedApprovals = Math.max(0, total(counts.approvals, first, lastJudged) - excludedApprovals);
+    let left = blockedForMs(blocks, level.prefix, now);
+    if (left <= 0 && judgedStarts >= level.minStarts && judgedApprovals < minConversion * judgedStarts) {
       const block = {
         prefix: level.prefix,
         blockedAt: now,
         until: now + query.blockMs,
-        starts: s.judgedStarts,
-        approvals: s.judgedApprovals,
+        starts: judgedStarts,
+        approvals: judgedApprovals,
       };
-      setBlock(block);
-      newBlocks.push(block);
+      blocks.set(block.prefix, block);
+      newBlocks = [...newBlocks, block];
       left = query.blockMs;
-      for (const wider of query.levels.slice(index + 1)) {
-        const widerCounts = counts(wider.prefix);
-        add(widerCounts, 'excludedStarts', current, s.allStarts);
-        add(widerCounts, 'excludedApprovals', current, s.allApprovals);
+      // All the blocked level's starts and approvals of the window leave every wider level.
+      const allStarts = Math.max(0, total(counts.starts, first, Number.POSITIVE_INFINITY) - excludedStarts);
+      const allApprovals = Math.max(
+        0,
+        total(counts.approvals, first, Number.POSITIVE_INFINITY) - excludedApprovals,
+      );
+      const current = Math.floor(now / bucketMs);
+      for (const wider of levelCounts.slice(index + 1)) {
+        add(wider, 'excludedStarts', current, allStarts);
+        add(wider, 'excludedApprovals', current, allApprovals);
       }
     }
     if (left > 0 && !vouched) refusedForMs = Math.max(refusedForMs ?? 0, left);
-    if (s.judgedApprovals >= 1 && s.judgedApprovals >= minConversion * s.judgedStarts) vouched = true;
-  });
+    if (judgedApprovals >= 1 && judgedApprovals >= minConversion * judgedStarts) vouched = true;
+  }
   return { newBlocks, refusedForMs };
 }
 
 export function add(counts: PrefixCounts, kind: CountKind, bucket: number, count: number): void {
   if (count <= 0) return;
   const map = counts[kind];
-  if (map === undefined) counts[kind] = new Map([[bucket, count]]);
+  if (map === undefined) counts[kind] = new Map<number, number>().set(bucket, count);
   else map.set(bucket, (map.get(bucket) ?? 0) + count);
 }

@@ -5,7 +5,7 @@ import type { Level } from './prefixes.js';
 export type StoreRefusal = 'resend_interval' | 'prefix_limit' | 'fraud_guard' | 'budget';
 
 export interface GuardQuery {
-  levels: Level[];
+  levels: readonly Level[];
   windowMs: number;
   graceMs: number;
   /** the time buckets starts and approvals are counted in */
@@ -41,7 +41,7 @@ export interface AdmissionResult {
   refused?: StoreRefusal;
   retryAfterMs?: number;
   /** blocks this start set (in monitor mode: the blocks it would have set) */
-  newBlocks: Block[];
+  newBlocks: readonly Block[];
   /** monitor mode: this start would have been refused by the guard */
   wouldRefuse: boolean;
 }

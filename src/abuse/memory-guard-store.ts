@@ -1,6 +1,15 @@
 // The GuardStore in this process's memory: for one replica, or while Redis is unreachable.
-import { add, judge, type PrefixCounts } from './guard-judgement.js';
-import type { AdmissionQuery, AdmissionResult, Approval, Block, GuardStore } from './guard-store.js';
+import { ExpirySlots } from './expiry-slots.js';
+import { add, judge, NO_BLOCKS, type PrefixCounts } from './guard-judgement.js';
+import type {
+  AdmissionQuery,
+  AdmissionResult,
+  Approval,
+  Block,
+  GuardQuery,
+  GuardStore,
+  StoreRefusal,
+} from './guard-store.js';
 
 interface FixedWindow {
   count: number;
@@ -15,65 +24,62 @@ export class MemoryGuardStore implements GuardStore {
   readonly #prefixWindows = new Map<string, FixedWindow>();
   #budget: FixedWindow | undefined;
   readonly #resends = new Map<string, number>();
+  /** when the entries of #counts, #prefixWindows and #resends expire, for #sweep */
+  readonly #countsExpiry = new ExpirySlots();
+  readonly #prefixWindowsExpiry = new ExpirySlots();
+  readonly #resendsExpiry = new ExpirySlots();
   #sweptAt = 0;
 
   async admit(query: AdmissionQuery): Promise<AdmissionResult> {
-    const { now } = query;
+    const { now, guard } = query;
     this.#sweep(now);
-    const none: AdmissionResult = { newBlocks: [], wouldRefuse: false };
     if (query.resend) {
       const until = this.#resends.get(query.resend.key) ?? 0;
-      if (until > now) return { ...none, refused: 'resend_interval', retryAfterMs: until - now };
+      if (until > now) return refused('resend_interval', until - now, NO_BLOCKS, false);
     }
     if (query.prefixLimit) {
       const window = live(this.#prefixWindows.get(query.prefixLimit.key), now);
       if (window && window.count >= query.prefixLimit.max) {
-        return { ...none, refused: 'prefix_limit', retryAfterMs: window.resetAt - now };
+        return refused('prefix_limit', window.resetAt - now, NO_BLOCKS, false);
       }
     }
-    let result = none;
-    const { guard } = query;
-    const expiresAt = guard ? now + guard.windowMs + guard.graceMs + 2 * guard.bucketMs : 0;
+    let newBlocks = NO_BLOCKS;
+    let wouldRefuse = false;
     // Each level's counts looked up once: the judgement reads them, an admitted start adds to them.
-    const levelCounts = guard?.levels.map((level) => this.#countsOf(level.prefix, expiresAt)) ?? [];
+    const levelCounts = guard ? this.#levelCounts(guard, now) : [];
     if (guard) {
-      const blocks = guard.enforce ? this.#blocks : this.#wouldBlocks;
-      const judgement = judge(
-        guard,
-        now,
-        (prefix) =>
-          levelCounts[guard.levels.findIndex((level) => level.prefix === prefix)] ??
-          this.#countsOf(prefix, expiresAt),
-        (prefix) => {
-          const block = blocks.get(prefix);
-          return block && block.until > now ? block.until - now : 0;
-        },
-        (block) => blocks.set(block.prefix, block),
-      );
-      result = { newBlocks: judgement.newBlocks, wouldRefuse: false };
+      const judgement = judge(guard, now, levelCounts, guard.enforce ? this.#blocks : this.#wouldBlocks);
+      newBlocks = judgement.newBlocks;
       if (judgement.refusedForMs !== undefined) {
-        if (guard.enforce) return { ...result, refused: 'fraud_guard', retryAfterMs: judgement.refusedForMs };
-        result.wouldRefuse = true;
+        if (guard.enforce) return refused('fraud_guard', judgement.refusedForMs, newBlocks, false);
+        wouldRefuse = true;
       }
     }
     if (query.budget) {
       const window = live(this.#budget, now);
       if (window && window.count >= query.budget.max) {
-        return { ...result, refused: 'budget', retryAfterMs: window.resetAt - now };
+        return refused('budget', window.resetAt - now, newBlocks, wouldRefuse);
       }
     }
     // Admitted: only now is anything counted, so a refused start counts toward nothing.
-    if (query.resend) this.#resends.set(query.resend.key, now + query.resend.intervalMs);
+    if (query.resend) {
+      const { key, intervalMs } = query.resend;
+      this.#resendsExpiry.expires(key, now + intervalMs, this.#resends.get(key));
+      this.#resends.set(key, now + intervalMs);
+    }
     if (query.prefixLimit) {
       const { key, windowMs } = query.prefixLimit;
-      this.#prefixWindows.set(key, counted(this.#prefixWindows.get(key), now, windowMs));
+      const before = this.#prefixWindows.get(key);
+      const window = counted(before, now, windowMs);
+      if (window !== before) this.#prefixWindowsExpiry.expires(key, window.resetAt);
+      this.#prefixWindows.set(key, window);
     }
     if (query.budget) this.#budget = counted(this.#budget, now, query.budget.windowMs);
     if (guard) {
       const bucket = Math.floor(now / guard.bucketMs);
       for (const counts of levelCounts) add(counts, 'starts', bucket, 1);
     }
-    return result;
+    return { newBlocks, wouldRefuse };
   }
 
   async approve(approvals: Approval[], keepMs: number): Promise<void> {
@@ -94,12 +100,33 @@ export class MemoryGuardStore implements GuardStore {
     return block && block.until > Date.now() ? block : undefined;
   }
 
+  /** The counts of the guard's levels, in their order; each is kept until the window has passed. */
+  #levelCounts(guard: GuardQuery, now: number): PrefixCounts[] {
+    const expiresAt = now + guard.windowMs + guard.graceMs + 2 * guard.bucketMs;
+    const counts: PrefixCounts[] = [];
+    for (const level of guard.levels) counts.push(this.#countsOf(level.prefix, expiresAt));
+    return counts;
+  }
+
   #countsOf(prefix: string, expiresAt: number): PrefixCounts {
-    let counts = this.#counts.get(prefix);
-    if (!counts) {
-      counts = { expiresAt };
-      this.#counts.set(prefix, counts);
-    } else counts.expiresAt = Math.max(counts.expiresAt, expiresAt);
+    const counts = this.#counts.get(prefix);
+    if (counts === undefined) {
+      // Every field from the start: all counts share one shape, so reading them stays monomorphic.
+      const created = {
+        expiresAt,
+        starts: undefined,
+        approvals: undefined,
+        excludedStarts: undefined,
+        excludedApprovals: undefined,
+      };
+      this.#counts.set(prefix, created);
+      this.#countsExpiry.expires(prefix, expiresAt);
+      return created;
+    }
+    if (expiresAt > counts.expiresAt) {
+      this.#countsExpiry.expires(prefix, expiresAt, counts.expiresAt);
+      counts.expiresAt = expiresAt;
+    }
     return counts;
   }
 
@@ -107,14 +134,34 @@ export class MemoryGuardStore implements GuardStore {
   #sweep(now: number): void {
     if (now - this.#sweptAt < 1_000) return;
     this.#sweptAt = now;
-    for (const [key, counts] of this.#counts) if (counts.expiresAt <= now) this.#counts.delete(key);
-    for (const [key, window] of this.#prefixWindows)
-      if (window.resetAt <= now) this.#prefixWindows.delete(key);
-    for (const [key, until] of this.#resends) if (until <= now) this.#resends.delete(key);
+    // Only the keys due by now are looked at (each map's own expiry decides), not every key.
+    this.#countsExpiry.due(now, (key) => {
+      const counts = this.#counts.get(key);
+      if (counts !== undefined && counts.expiresAt <= now) this.#counts.delete(key);
+    });
+    this.#prefixWindowsExpiry.due(now, (key) => {
+      const window = this.#prefixWindows.get(key);
+      if (window !== undefined && window.resetAt <= now) this.#prefixWindows.delete(key);
+    });
+    this.#resendsExpiry.due(now, (key) => {
+      const until = this.#resends.get(key);
+      if (until !== undefined && until <= now) this.#resends.delete(key);
+    });
+    // Blocks are few (each lasts FRAUD_GUARD_BLOCK): scanned.
     for (const map of [this.#blocks, this.#wouldBlocks]) {
       for (const [key, block] of map) if (block.until <= now) map.delete(key);
     }
   }
+}
+
+/** A refused start's answer (the blocks it set still reported). */
+function refused(
+  reason: StoreRefusal,
+  retryAfterMs: number,
+  newBlocks: readonly Block[],
+  wouldRefuse: boolean,
+): AdmissionResult {
+  return { newBlocks, wouldRefuse, refused: reason, retryAfterMs };
 }
 
 /** The window counted once more, or a new one from now when it has ended. */

@@ -3,6 +3,7 @@
 // normalised the number leaves its facts here, a start and its verify ask about the same number,
 // and parsing is the costly part.
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import type { Level } from './prefixes.js';
 
 export interface NumberFacts {
   /** ISO 3166-1 alpha-2, or "ZZ" for numbers of no single country (+800, +882 …) */
@@ -11,6 +12,8 @@ export interface NumberFacts {
   callingCode: string;
   /** libphonenumber's NumberType, or "UNKNOWN" */
   type: string;
+  /** the fraud guard's levels of the number for a FRAUD_GUARD_MIN_STARTS, kept by levelsOf (prefixes.ts) */
+  guardLevels?: { minStarts: number; levels: readonly Level[] };
 }
 
 const LIMIT = 5_000;
@@ -31,11 +34,23 @@ export function numberFacts(e164: string): NumberFacts {
   return parsedFacts;
 }
 
-/** Keeps the facts of a number parsed elsewhere (two generations of up to LIMIT entries each). */
+/**
+ * Keeps the facts of a number parsed elsewhere (two generations of up to LIMIT entries each). The
+ * verify of a start parses its number again: the facts already kept stay when they are the same,
+ * and with them the levels derived from them.
+ */
 export function rememberNumberFacts(e164: string, facts: NumberFacts): void {
+  const kept = recent.get(e164);
+  if (kept !== undefined && sameFacts(kept, facts)) return;
+  const older = previous.get(e164);
+  if (older !== undefined && sameFacts(older, facts)) facts = older;
   if (recent.size >= LIMIT) {
     previous = recent;
     recent = new Map();
   }
   recent.set(e164, facts);
+}
+
+function sameFacts(a: NumberFacts, b: NumberFacts): boolean {
+  return a.country === b.country && a.callingCode === b.callingCode && a.type === b.type;
 }

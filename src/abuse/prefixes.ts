@@ -25,10 +25,22 @@ const LEVELS: { name: LevelName; dropDigits: number; startsFactor: number }[] = 
 ];
 const COUNTRY_STARTS_FACTOR = 4;
 
-/** The levels of `e164`, narrowest first; a level that would be no narrower than the next is left out. */
-export function levelsOf(e164: string, facts: NumberFacts, minStarts: number): Level[] {
+/**
+ * The levels of `e164` (whose facts are `facts`), narrowest first; a level that would be no
+ * narrower than the next is left out. Kept on the facts: a start and its approval ask for the same
+ * number's levels, and a kept prefix string keeps its hash for the guard store's lookups. Shared
+ * between callers, so never to be changed.
+ */
+export function levelsOf(e164: string, facts: NumberFacts, minStarts: number): readonly Level[] {
+  const kept = facts.guardLevels;
+  if (kept !== undefined && kept.minStarts === minStarts) return kept.levels;
+  const levels = makeLevels(e164, facts.callingCode, minStarts);
+  facts.guardLevels = { minStarts, levels };
+  return levels;
+}
+
+function makeLevels(e164: string, country: string, minStarts: number): Level[] {
   const digits = e164.slice(1);
-  const country = facts.callingCode;
   const levels: Level[] = [];
   for (const { name, dropDigits, startsFactor } of LEVELS) {
     const kept = digits.length - dropDigits;
@@ -49,5 +61,7 @@ export function blockOf(e164: string): string {
 
 /** True when the number is, or starts with, an entry of FRAUD_GUARD_SAFE_LIST. */
 export function isSafeListed(e164: string, safeList: readonly string[]): boolean {
-  return safeList.some((entry) => e164.startsWith(entry));
+  // A loop, not some(): no closure per start (and the list is most often empty).
+  for (const entry of safeList) if (e164.startsWith(entry)) return true;
+  return false;
 }

@@ -1,0 +1,39 @@
+// When the keys of a map expire, in one-second slots, so that a sweep visits only the keys whose
+// time has come. The memory guard store's maps hold a window's worth of prefixes (FRAUD_GUARD_WINDOW
+// and PREFIX_RATE_LIMIT_WINDOW: an hour of distinct 10,000-number blocks, hundreds of thousands);
+// scanning them all every second cost, per start, about one entry per second of the window.
+
+const SLOT_MS = 1_000;
+
+function slotOf(expiresAt: number): number {
+  return Math.ceil(expiresAt / SLOT_MS);
+}
+
+export class ExpirySlots {
+  /** by slot, the keys that expire within it (a key whose expiry moved on is also in a later slot) */
+  readonly #slots = new Map<number, string[]>();
+
+  /**
+   * `key` now expires at `expiresAt` (before at `before`; undefined for a new key). Noted only when
+   * that is a later slot: a hot prefix is noted about once a second, not once a start.
+   */
+  expires(key: string, expiresAt: number, before?: number): void {
+    const slot = slotOf(expiresAt);
+    if (before !== undefined && slotOf(before) === slot) return;
+    const keys = this.#slots.get(slot);
+    if (keys === undefined) this.#slots.set(slot, [key]);
+    else keys.push(key);
+  }
+
+  /**
+   * Hands every key of the slots that have ended by `now` to `visit`, once, and forgets them. A key
+   * may have been noted again for later: `visit` checks its entry's own expiry before dropping it.
+   */
+  due(now: number, visit: (key: string) => void): void {
+    for (const [slot, keys] of this.#slots) {
+      if (slot * SLOT_MS > now) continue;
+      this.#slots.delete(slot);
+      for (const key of keys) visit(key);
+    }
+  }
+}
