@@ -176,9 +176,16 @@ async function migratePostgres(
   }
 }
 
-/** Applies what is pending; returns the names applied (empty when up to date). */
-export async function migrate(kind: DatabaseKind, url: string, logger: MigrationLogger): Promise<string[]> {
-  const migrations = readMigrations(kind);
+/**
+ * Applies what is pending; returns the names applied (empty when up to date). `migrations` is the
+ * whole tree by default; a test passes the first ones to build a database as an older version left it.
+ */
+export async function migrate(
+  kind: DatabaseKind,
+  url: string,
+  logger: MigrationLogger,
+  migrations: Migration[] = readMigrations(kind),
+): Promise<string[]> {
   const applied =
     kind === 'sqlite'
       ? await migrateSqlite(url, migrations, logger)

@@ -108,6 +108,50 @@ t.test('postgresql: concurrent migrations apply once', async (t) => {
   t.equal(service!.id, 'default');
 });
 
+/** The columns of `verifications`, on either database. */
+async function verificationColumns(url: string): Promise<unknown[]> {
+  const sql = url.startsWith('file:')
+    ? "SELECT name FROM pragma_table_info('verifications')"
+    : "SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'verifications'";
+  return (await runSql(url, sql)).map((column) => column.name);
+}
+
+for (const kind of ['sqlite', 'postgresql'] as const) {
+  t.test(`${kind}: dropping a column keeps the sessions and sends the older schema holds`, async (t) => {
+    if (kind === 'postgresql' && !(await postgresAvailable(t))) return;
+    const url = kind === 'sqlite' ? freshSqliteUrl(t) : await postgresUrl(t);
+    const migrations = readMigrations(kind);
+    const drop = migrations.findIndex((m) => m.name === '20261204000000_drop_verification_idempotency_key');
+    t.ok(drop > 0, 'the migration that drops verifications.idempotency_key');
+    await migrate(kind, url, quiet, migrations.slice(0, drop));
+    t.ok((await verificationColumns(url)).includes('idempotency_key'), 'the schema before it');
+    // A session and its send as the version before wrote them (the dropped column filled too).
+    const at = "'2026-12-01T10:00:00.000Z'";
+    await runSql(
+      url,
+      `INSERT INTO verifications (id, service_id, phone_number, channel, status, token_hash, code_hash,
+         failed_attempts, approvals, backend, idempotency_key, created_at, expires_at, updated_at)
+       VALUES ('v-1', 'default', '+14155550100', 'sms', 'pending', 'token', 'code', 0, 0, 'console',
+         'key-1', ${at}, ${at}, ${at})`,
+    );
+    await runSql(
+      url,
+      `INSERT INTO send_attempts (id, verification_id, channel, backend, status, created_at, updated_at)
+       VALUES ('s-1', 'v-1', 'sms', 'console', 'sent', ${at}, ${at})`,
+    );
+    t.same(
+      await migrate(kind, url, quiet),
+      migrations.slice(drop).map((m) => m.name),
+      'the upgrade applies the rest',
+    );
+    const [session] = await runSql(url, 'SELECT id, phone_number, status, token_hash FROM verifications');
+    t.match(session, { id: 'v-1', phone_number: '+14155550100', status: 'pending', token_hash: 'token' });
+    const [sends] = await runSql(url, 'SELECT count(*) AS n FROM send_attempts');
+    t.equal(Number(sends!.n), 1, 'its send kept');
+    t.notOk((await verificationColumns(url)).includes('idempotency_key'), 'the column is gone');
+  });
+}
+
 t.test('postgresql: two instances on one database (migrations racing at start)', async (t) => {
   if (!(await postgresAvailable(t))) return;
   const url = await postgresUrl(t);
