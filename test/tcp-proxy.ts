@@ -6,8 +6,19 @@
 //   server or network gone silent); thaw() delivers what was held back and carries on;
 // - blackhole(): connections are accepted and never answered, nothing reaches the server (a host
 //   that accepts TCP but whose server never speaks); open(): back to normal for new connections.
+import { readFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Test } from 'tap';
+
+/** The ports a proxy picks from: below the kernel's ephemeral range (32768 on by default). */
+const FIXED_PORTS = ((): { low: number; high: number } => {
+  let ephemeralLow = 32_768;
+  try {
+    const range = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
+    ephemeralLow = Number(range[0]) || ephemeralLow;
+  } catch {} // not Linux: the usual default
+  return { low: Math.min(10_000, ephemeralLow - 1_000), high: ephemeralLow };
+})();
 
 /** One proxied connection: the app's side and the server's, and what a freeze held back. */
 interface Link {
@@ -31,16 +42,35 @@ export class TcpProxy {
     private readonly targetPort: number,
   ) {}
 
-  /** Listens on 127.0.0.1 (on the same port as before, after a stop). */
+  /**
+   * Listens on 127.0.0.1: the first time on a free port below the ephemeral range, then on that
+   * same port after each stop. Not an ephemeral port, because while the proxy is stopped an
+   * outgoing connection of any process could be given that port, and the restart would find it
+   * taken; the kernel never hands out ports below the range on its own.
+   */
   async start(): Promise<void> {
+    if (this.port !== 0) {
+      this.#server = await this.#listen(this.port);
+      return;
+    }
+    for (let tries = 1; ; tries++) {
+      const port = FIXED_PORTS.low + Math.floor(Math.random() * (FIXED_PORTS.high - FIXED_PORTS.low));
+      try {
+        this.#server = await this.#listen(port);
+        this.port = port;
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'EADDRINUSE' || tries >= 100) throw error;
+      }
+    }
+  }
+
+  #listen(port: number): Promise<Server> {
     const server = createServer((client) => (this.#blackhole ? this.#swallow(client) : this.#link(client)));
-    await new Promise<void>((resolve, reject) => {
+    return new Promise<Server>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
+      server.listen(port, '127.0.0.1', () => resolve(server));
     });
-    const address = server.address();
-    if (address && typeof address === 'object') this.port = address.port;
-    this.#server = server;
   }
 
   /** Refuses new connections and cuts the open ones, as a server that went away. */
