@@ -25,9 +25,9 @@ export class MemoryGuardStore implements GuardStore {
   #budget: FixedWindow | undefined;
   readonly #resends = new Map<string, number>();
   /** when the entries of #counts, #prefixWindows and #resends expire, for #sweep */
-  readonly #countsExpiry = new ExpirySlots();
-  readonly #prefixWindowsExpiry = new ExpirySlots();
-  readonly #resendsExpiry = new ExpirySlots();
+  readonly #countsExpiry = new ExpirySlots(this.#counts, (counts) => counts.expiresAt);
+  readonly #prefixWindowsExpiry = new ExpirySlots(this.#prefixWindows, (window) => window.resetAt);
+  readonly #resendsExpiry = new ExpirySlots(this.#resends, (until) => until);
   #sweptAt = 0;
 
   async admit(query: AdmissionQuery): Promise<AdmissionResult> {
@@ -134,19 +134,10 @@ export class MemoryGuardStore implements GuardStore {
   #sweep(now: number): void {
     if (now - this.#sweptAt < 1_000) return;
     this.#sweptAt = now;
-    // Only the keys due by now are looked at (each map's own expiry decides), not every key.
-    this.#countsExpiry.due(now, (key) => {
-      const counts = this.#counts.get(key);
-      if (counts !== undefined && counts.expiresAt <= now) this.#counts.delete(key);
-    });
-    this.#prefixWindowsExpiry.due(now, (key) => {
-      const window = this.#prefixWindows.get(key);
-      if (window !== undefined && window.resetAt <= now) this.#prefixWindows.delete(key);
-    });
-    this.#resendsExpiry.due(now, (key) => {
-      const until = this.#resends.get(key);
-      if (until !== undefined && until <= now) this.#resends.delete(key);
-    });
+    // Only the keys due by now are looked at, not every key.
+    this.#countsExpiry.sweep(now);
+    this.#prefixWindowsExpiry.sweep(now);
+    this.#resendsExpiry.sweep(now);
     // Blocks are few (each lasts FRAUD_GUARD_BLOCK): scanned.
     for (const map of [this.#blocks, this.#wouldBlocks]) {
       for (const [key, block] of map) if (block.until <= now) map.delete(key);
