@@ -298,3 +298,18 @@ export async function databaseUrl(t: Test, kind: (typeof DATABASES)[number]): Pr
   if (kind === 'sqlite') return sqliteUrl(t);
   return (await postgresAvailable(t)) ? postgresUrl(t) : undefined;
 }
+
+/** A sample's value on /metrics (the sum over every series that has the labels given), 0 if absent. */
+export async function metric(target: TestApp, name: string, labels: Record<string, string> = {}) {
+  const text = (await target.app.inject({ method: 'GET', url: '/metrics' })).body;
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const series = match[2] ?? '';
+    if (Object.entries(labels).every(([key, value]) => series.includes(`${key}="${value}"`))) {
+      sum += Number(match[3]);
+    }
+  }
+  return sum;
+}

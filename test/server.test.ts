@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { ensureBuilt, SERVICE_ROOT, scratchDir, startRefused, startService } from './service-process.js';
+import { eventually } from './tcp-proxy.js';
 
 t.before(ensureBuilt);
 
@@ -20,15 +21,6 @@ function post(base: string, path: string, body: unknown) {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-}
-
-/** Polls until check() holds: generous, since it waits for a child process, it does not time it. */
-async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** A port something else already listens on (closed when the test ends). */
@@ -135,7 +127,7 @@ t.test(
     // is still running stays open after its answer (keep-alive) unless the service closes it, and
     // the process would wait for it until the grace period ends and exit 1.
     const keptAlive = post(first.url, '/v1/verifications', { phone_number: '+14155550101' });
-    await until(() => sent().length >= 2, 'the keep-alive request in the backend');
+    await eventually(() => sent().length >= 2, 'the keep-alive request in the backend', 30_000);
     t.equal(sent().length, 2, 'the keep-alive request is in the backend');
     // A burst in flight when the signal lands: every request that was accepted gets its answer.
     const burst = Array.from({ length: 20 }, (_, i) =>
@@ -148,7 +140,7 @@ t.test(
     );
     // The signal lands once the burst is in flight: at least one of its requests is in the backend
     // (a fixed few milliseconds were not enough for any to arrive on a busy machine).
-    await until(() => sent().length >= 3, 'a request of the burst in the backend');
+    await eventually(() => sent().length >= 3, 'a request of the burst in the backend', 30_000);
     first.child.kill('SIGTERM');
     const answer = await keptAlive;
     t.equal(answer.status, 201, 'the keep-alive request in flight was answered');

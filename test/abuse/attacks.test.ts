@@ -3,13 +3,12 @@
 // One replica on SQLite here; two on PostgreSQL sharing Redis in attacks-replicas.test.ts.
 import t, { type Test } from 'tap';
 import { blockOf, CONCENTRATED_RANGE } from '../../bench/fraud-traffic.mjs';
-import { build, postJson, type TestApp } from '../helper.js';
+import { build, metric, postJson, type TestApp } from '../helper.js';
 import {
   attack,
   BLOCK_SECONDS,
   type Block,
   listBlocks,
-  metric,
   numbers,
   realUsers,
   SCALED_GUARD,
